@@ -1,0 +1,252 @@
+"""`osmose`: ingest, search, segment, status, remove. See the README for each command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .core.errors import OsmoseError
+from .core.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return args.handler(args, settings)
+    except (OsmoseError, FileNotFoundError, ValueError) as error:
+        if args.debug:
+            traceback.print_exc()
+        print(f"osmose: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser = argparse.ArgumentParser(
+        prog="osmose", description="PowerPoint decks into a Qdrant index, through Dagster."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser(
+        "ingest", parents=[common], help="copy decks into the inbox and materialize them"
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.set_defaults(handler=_ingest)
+
+    search = commands.add_parser("search", parents=[common], help="search the index")
+    search.add_argument("query")
+    search.add_argument("--limit", type=_positive_int, default=5)
+    search.set_defaults(handler=_search)
+
+    segment = commands.add_parser(
+        "segment", parents=[common], help="print a deck's topic segments (no indexing)"
+    )
+    segment.add_argument("deck", metavar="DECK")
+    segment.set_defaults(handler=_segment)
+
+    status = commands.add_parser("status", parents=[common], help="what the index holds")
+    status.set_defaults(handler=_status)
+
+    remove = commands.add_parser(
+        "remove", parents=[common], help="delete documents: points, partition, inbox file"
+    )
+    remove.add_argument("documents", nargs="+", metavar="DOCUMENT", help="key shown by status")
+    remove.set_defaults(handler=_remove)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _ingest(args, settings: Settings) -> int:
+    from .core.documents import add_to_inbox
+    from .runner import materialize_documents
+
+    keys = [add_to_inbox(settings.inbox, Path(path)) for path in args.paths]
+    started = time.perf_counter()
+    outcomes = materialize_documents(
+        keys, settings, on_start=lambda key: _progress(f"ingesting {key} ...")
+    )
+    rows = []
+    for outcome in outcomes:
+        meta = outcome.metadata
+        rows.append(
+            {
+                "document": outcome.document,
+                "file": outcome.file,
+                "slides": meta.get("extracted_slides", {}).get("slides"),
+                "segments": meta.get("topic_segments", {}).get("segments"),
+                "points": meta.get("qdrant_index", {}).get("points"),
+                "run_id": outcome.run_id,
+                **({} if outcome.success else {"error": outcome.error}),
+            }
+        )
+        if not outcome.success:
+            print(f"osmose: {outcome.error}", file=sys.stderr)
+    if args.json:
+        _print_json({"documents": rows})
+    else:
+        _print_table(rows, ["document", "slides", "segments", "points", "error"])
+        _progress(f"{len(rows)} document(s) in {time.perf_counter() - started:.1f}s")
+    return 0 if all(outcome.success for outcome in outcomes) else 1
+
+
+def _search(args, settings: Settings) -> int:
+    from .core.index import open_index
+
+    resources = _resources()
+    embedder = resources["embedder"].load(_log)
+    vector = embedder.embed_queries([args.query])[0]
+    with open_index(resources["qdrant"].location(embedder.model_name)) as index:
+        hits = index.search(vector, args.limit)
+    results = [
+        {
+            "document": hit.document,
+            "file": hit.file,
+            "first_slide": hit.first_slide,
+            "last_slide": hit.last_slide,
+            "title": hit.title,
+            "score": round(hit.score, 4),
+            "text": hit.text,
+        }
+        for hit in hits
+    ]
+    if args.json:
+        _print_json({"results": results})
+    elif not results:
+        print("no results (is anything indexed? see `osmose status`)")
+    else:
+        table = [
+            {
+                "score": f"{r['score']:.3f}",
+                "document": r["document"],
+                "slides": f"{r['first_slide']}-{r['last_slide']}",
+                "title": r["title"][:40],
+                "snippet": " ".join(r["text"].split())[:70],
+            }
+            for r in results
+        ]
+        _print_table(table, ["score", "document", "slides", "title", "snippet"])
+    return 0
+
+
+def _segment(args, settings: Settings) -> int:
+    import hashlib
+
+    from .core.pipeline import segment_deck
+    from .core.pptx_extract import extract_slides
+    from .core.records import ExtractedDeck
+
+    path = Path(args.deck)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    slides = extract_slides(path)
+    deck = ExtractedDeck(
+        document=path.name,
+        file=path.name,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        slides=slides,
+    )
+    resources = _resources()
+    embedder = resources["embedder"].load(_log)
+    segmented = segment_deck(deck, embedder, penalty=resources["segmenter"].penalty)
+    segments = [
+        {"first_slide": s.first_slide, "last_slide": s.last_slide, "title": s.title}
+        for s in segmented.segments
+    ]
+    if args.json:
+        _print_json({"segments": segments})
+    else:
+        rows = [{"slides": f"{s['first_slide']}-{s['last_slide']}", "title": s["title"]} for s in segments]
+        _print_table(rows, ["slides", "title"])
+    return 0
+
+
+def _status(args, settings: Settings) -> int:
+    from .core.gpu import resolve_device
+    from .core.index import open_index
+
+    resources = _resources()
+    model = resources["embedder"].model
+    location = resources["qdrant"].location(model)
+    with open_index(location) as index:
+        per_document = index.documents()
+    status = {
+        "documents": len(per_document),
+        "points": sum(per_document.values()),
+        "model": model,
+        "device": resolve_device(resources["embedder"].device).device,
+        "collection": location.collection,
+        "store": location.describe(),
+        "home": str(settings.home),
+    }
+    if args.json:
+        _print_json({**status, "per_document": per_document})
+    else:
+        for name, value in status.items():
+            print(f"{name:>10}  {value}")
+        if per_document:
+            print()
+            _print_table(
+                [{"document": d, "points": n} for d, n in sorted(per_document.items())],
+                ["document", "points"],
+            )
+    return 0
+
+
+def _remove(args, settings: Settings) -> int:
+    from .runner import remove_documents
+
+    removed = remove_documents(args.documents, settings)
+    if args.json:
+        _print_json({"removed": [{"document": d, "points": n} for d, n in removed.items()]})
+    else:
+        _print_table([{"document": d, "points removed": n} for d, n in removed.items()],
+                     ["document", "points removed"])
+    return 0
+
+
+_log = logging.getLogger("osmose")
+
+
+def _resources() -> dict:
+    """The resources of this deployment, exactly as the Dagster runs see them."""
+    from .definitions import defs
+
+    return defs.resources
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _print_json(value) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _print_table(rows: list[dict], columns: list[str]) -> None:
+    columns = [c for c in columns if any(row.get(c) not in (None, "") for row in rows)]
+    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Plain Python, no Dagster import: extraction, segmentation, embedding, indexing."""

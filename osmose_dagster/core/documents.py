@@ -1,0 +1,79 @@
+"""Where a document lives: the inbox folder, one file per document, keyed by relative path.
+
+The partition key of a document is its path relative to the inbox (POSIX separators), so a
+key alone is enough to find the file again in any later run or backfill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from .errors import OsmoseError
+from .records import RawDocument
+
+# Dagster refuses these inside partition keys.
+_FORBIDDEN_IN_KEYS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
+
+
+class DocumentNotFoundError(OsmoseError):
+    """The partition's file is no longer in the inbox."""
+
+
+class UnsafeDocumentPathError(OsmoseError):
+    """A key or link that would make us read outside the inbox."""
+
+
+def document_key(inbox: Path, path: Path) -> str:
+    relative = path.resolve().relative_to(inbox.resolve()).as_posix()
+    bad = [s for s in _FORBIDDEN_IN_KEYS if s in relative]
+    if bad:
+        raise OsmoseError(f"{path.name}: the file name contains {bad!r}, which Dagster refuses "
+                          "in partition keys; rename the file")
+    return relative
+
+
+def locate(inbox: Path, key: str) -> Path:
+    """The inbox file for a key, refusing anything (.., absolute paths, links) that leaves it."""
+    root = inbox.resolve()
+    candidate = (root / key).resolve()
+    if root not in candidate.parents:
+        raise UnsafeDocumentPathError(f"{key}: resolves outside the inbox {root}; refusing to read it")
+    if not candidate.is_file():
+        raise DocumentNotFoundError(f"{key}: no such file in the inbox {root}")
+    return candidate
+
+
+def describe(inbox: Path, key: str) -> RawDocument:
+    path = locate(inbox, key)
+    sha256, size = _hash(path)
+    return RawDocument(document=key, path=str(path), file=path.name, size=size, sha256=sha256)
+
+
+def add_to_inbox(inbox: Path, source: Path) -> str:
+    """Copy a deck into the inbox (unless it is already there) and return its key."""
+    source = source.expanduser()
+    if not source.is_file():
+        raise DocumentNotFoundError(f"{source}: no such file")
+    inbox.mkdir(parents=True, exist_ok=True)
+    resolved = source.resolve()
+    if inbox.resolve() in resolved.parents:
+        return document_key(inbox, resolved)
+    target = inbox / source.name
+    if not target.exists() or _hash(target) != _hash(resolved):
+        temporary = target.with_name(f".{target.name}.partial")
+        shutil.copyfile(resolved, temporary)
+        temporary.replace(target)  # atomic: a watcher never sees half a file under the real name
+    return document_key(inbox, target)
+
+
+def _hash(path: Path) -> tuple[str, int]:
+    """(sha256 hex digest, size in bytes), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size

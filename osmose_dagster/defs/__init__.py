@@ -1,0 +1,1 @@
+"""Dagster wiring only: no algorithm lives here (see core/)."""

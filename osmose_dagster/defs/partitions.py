@@ -1,0 +1,4 @@
+from dagster import DynamicPartitionsDefinition
+
+# One partition per deck; the key is the deck's path relative to the inbox.
+documents = DynamicPartitionsDefinition(name="documents")

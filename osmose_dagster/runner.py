@@ -1,0 +1,125 @@
+"""Materialize document partitions through Dagster from a plain process (the `osmose` CLI).
+
+Each document is its own run (recorded in the Dagster instance, visible in the UI), executed in
+this process one after another, so the model is loaded once for all of them and a bad deck
+fails only its own run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .core.settings import Settings
+
+PROJECT_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+@dataclass
+class DocumentOutcome:
+    document: str
+    file: str
+    run_id: str
+    success: bool
+    metadata: dict = field(default_factory=dict)  # asset name -> {metadata key: value}
+    error: str | None = None
+
+
+def ensure_dagster_home(settings: Settings) -> Path:
+    """DAGSTER_HOME as set, or a private one under OSMOSE_HOME (with the project's dagster.yaml)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists() and PROJECT_DAGSTER_YAML.exists():
+        shutil.copyfile(PROJECT_DAGSTER_YAML, home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def get_instance(settings: Settings):
+    from dagster import DagsterInstance
+
+    ensure_dagster_home(settings)
+    return DagsterInstance.get()
+
+
+def materialize_documents(keys: list[str], settings: Settings, on_start=None) -> list[DocumentOutcome]:
+    from .definitions import defs
+    from .defs.partitions import documents
+
+    instance = get_instance(settings)
+    known = set(documents.get_partition_keys(dynamic_partitions_store=instance))
+    missing = [key for key in dict.fromkeys(keys) if key not in known]
+    if missing:
+        instance.add_dynamic_partitions(documents.name, missing)
+    job = defs.resolve_job_def("ingest_documents")
+    outcomes = []
+    for key in keys:
+        if on_start:
+            on_start(key)
+        result = job.execute_in_process(
+            partition_key=key,
+            instance=instance,
+            raise_on_error=False,
+            run_config=QUIET_RUN_CONFIG,
+            tags={"osmose/launched_by": "cli"},
+        )
+        outcomes.append(
+            DocumentOutcome(
+                document=key,
+                file=Path(key).name,
+                run_id=result.run_id,
+                success=result.success,
+                metadata=_metadata_by_asset(result),
+                error=None if result.success else _failure_message(result),
+            )
+        )
+    return outcomes
+
+
+def _metadata_by_asset(result) -> dict:
+    by_asset: dict[str, dict] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        by_asset[materialization.asset_key.to_user_string()] = {
+            name: value.value for name, value in materialization.metadata.items()
+        }
+    return by_asset
+
+
+def _failure_message(result) -> str:
+    """The innermost error of the first failed step, without Dagster's wrapping."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            message = error.message.strip()
+            prefix = f"{error.cls_name}: "
+            return message[len(prefix) :] if message.startswith(prefix) else message
+    return "the run failed (see the run in the Dagster UI)"
+
+
+def remove_documents(keys: list[str], settings: Settings) -> dict[str, int]:
+    """Delete each document's points, its partition and its inbox file; returns points removed."""
+    from .core.documents import locate, DocumentNotFoundError
+    from .core.index import open_index
+    from .definitions import defs
+    from .defs.partitions import documents
+
+    location = defs.resources["qdrant"].location(defs.resources["embedder"].model)
+    removed = {}
+    with open_index(location) as index:
+        for key in keys:
+            removed[key] = index.delete_document(key)
+    instance = get_instance(settings)
+    for key in keys:
+        if instance.has_dynamic_partition(documents.name, key):
+            instance.delete_dynamic_partition(documents.name, key)
+        try:
+            locate(settings.inbox, key).unlink()
+        except DocumentNotFoundError:
+            pass
+    return removed
