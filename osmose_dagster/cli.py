@@ -225,9 +225,9 @@ _log = logging.getLogger("osmose")
 
 def _resources() -> dict:
     """The resources of this deployment, exactly as the Dagster runs see them."""
-    from .definitions import defs
+    from .definitions import build_definitions
 
-    return defs.resources
+    return build_definitions().resources
 
 
 def _progress(message: str) -> None:

@@ -17,18 +17,25 @@ from .defs.resources import resources_for_deployment
 # Output(data_version=...) is beta in 1.13; we rely on it knowingly (sha256 as data version).
 warnings.filterwarnings("ignore", category=BetaWarning)
 
-defs = Definitions(
-    assets=[
-        assets.raw_documents,
-        assets.extracted_slides,
-        assets.topic_segments,
-        assets.embeddings,
-        assets.qdrant_index,
-    ],
-    jobs=[ingest_documents],
-    resources=resources_for_deployment(
-        os.environ.get("OSMOSE_DEPLOYMENT", "local"), Settings.from_env()
-    ),
-    # No fork: CUDA cannot run in a forked child, and one process means one model load per run.
-    executor=in_process_executor,
-)
+
+def build_definitions(settings: Settings | None = None, deployment: str | None = None) -> Definitions:
+    """Definitions for one configuration; `defs` below is the one Dagster loads."""
+    return Definitions(
+        assets=[
+            assets.raw_documents,
+            assets.extracted_slides,
+            assets.topic_segments,
+            assets.embeddings,
+            assets.qdrant_index,
+        ],
+        jobs=[ingest_documents],
+        resources=resources_for_deployment(
+            deployment or os.environ.get("OSMOSE_DEPLOYMENT", "local"),
+            settings or Settings.from_env(),
+        ),
+        # No fork: CUDA cannot run in a forked child, and one process means one model load per run.
+        executor=in_process_executor,
+    )
+
+
+defs = build_definitions()

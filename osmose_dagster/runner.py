@@ -46,9 +46,10 @@ def get_instance(settings: Settings):
 
 
 def materialize_documents(keys: list[str], settings: Settings, on_start=None) -> list[DocumentOutcome]:
-    from .definitions import defs
+    from .definitions import build_definitions
     from .defs.partitions import documents
 
+    defs = build_definitions(settings)
     instance = get_instance(settings)
     known = set(documents.get_partition_keys(dynamic_partitions_store=instance))
     missing = [key for key in dict.fromkeys(keys) if key not in known]
@@ -106,9 +107,10 @@ def remove_documents(keys: list[str], settings: Settings) -> dict[str, int]:
     """Delete each document's points, its partition and its inbox file; returns points removed."""
     from .core.documents import locate, DocumentNotFoundError
     from .core.index import open_index
-    from .definitions import defs
+    from .definitions import build_definitions
     from .defs.partitions import documents
 
+    defs = build_definitions(settings)
     location = defs.resources["qdrant"].location(defs.resources["embedder"].model)
     removed = {}
     with open_index(location) as index:

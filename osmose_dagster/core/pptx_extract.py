@@ -13,6 +13,7 @@ from tempfile import TemporaryDirectory
 
 from lxml import etree
 from pptx.enum.shapes import PP_PLACEHOLDER
+from pptx.exc import PythonPptxError
 from pptx.opc.package import PartFactory
 from pptx.package import Package
 from pptx.parts.presentation import PresentationPart
@@ -61,7 +62,14 @@ _FURNITURE_PLACEHOLDERS = {
 }
 
 # What python-pptx raises on packages that are broken inside (bad XML, dangling references, ...).
-_LOAD_ERRORS = (KeyError, ValueError, IndexError, etree.LxmlError, *ZIP_READ_ERRORS)
+_LOAD_ERRORS = (
+    PythonPptxError,
+    KeyError,
+    ValueError,
+    IndexError,
+    etree.LxmlError,
+    *ZIP_READ_ERRORS,
+)
 
 
 def extract_slides(
@@ -213,7 +221,8 @@ def _in_reading_order(shapes: Iterable) -> list:
 def _position(shape) -> tuple[int | None, int | None]:
     try:
         return shape.top, shape.left
-    except (ValueError, AttributeError, NotImplementedError):  # malformed or unmodelled xfrm
+    # malformed or unmodelled xfrm; a placeholder whose layout (to inherit from) is missing
+    except (ValueError, KeyError, AttributeError, NotImplementedError):
         return None, None
 
 
@@ -262,7 +271,7 @@ def _chart_text(frame: GraphicFrame) -> str:
     """'Chart: <title> — series: A, B — categories: x, y', leaving out the parts a chart lacks."""
     try:
         chart = frame.chart
-    except KeyError:  # the chart part is missing from the package
+    except (KeyError, AttributeError):  # the chart part is missing, or is no chart
         return ""
     title = _paragraphs_text(chart.chart_title.text_frame.paragraphs) if chart.has_title else ""
     series = list(dict.fromkeys(s.name for plot in chart.plots for s in plot.series if s.name))

@@ -12,6 +12,7 @@ import enum
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import zipfile
 import zlib
@@ -84,6 +85,8 @@ def parse_xml(path: Path, blob: bytes, member: str) -> etree._Element:
 
 def sniff_deck(path: Path) -> DeckKind:
     """Classify `path` by its first bytes; raise a `DeckError` when it is no readable deck."""
+    if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device would block the read below
+        raise NotAPresentationError(path, "not a regular file")
     with open(path, "rb") as stream:
         head = stream.read(len(OLE2_MAGIC))
     if not head:

@@ -10,7 +10,7 @@ from typing import Mapping
 from .errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-DEFAULT_SEGMENT_PENALTY = 0.5
+DEFAULT_SEGMENT_PENALTY = 1.0
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_LOCK_TIMEOUT_S = 120.0
 

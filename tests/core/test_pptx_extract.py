@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 import random
+import re
 import stat
 import struct
 import zipfile
@@ -232,6 +234,22 @@ def test_shape_unknown_to_python_pptx_still_gives_its_text():
     assert "Text in an unrecognized shape" in slides[1].body
 
 
+def test_slide_that_lost_its_layout_relationship_still_extracts(tmp_path):
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[TITLE_AND_CONTENT])
+    slide.shapes.title.text = "Orphan"
+    slide.placeholders[1].text_frame.text = "Body without inherited position"
+    deck = save(prs, tmp_path / "orphan.pptx")
+    layout_rel = re.compile(rb'<Relationship [^>]*/slideLayout"[^>]*/>')
+    rewrite_member(deck, "ppt/slides/_rels/slide1.xml.rels", lambda xml: layout_rel.sub(b"", xml))
+    with zipfile.ZipFile(deck) as archive:
+        assert b"slideLayout" not in archive.read("ppt/slides/_rels/slide1.xml.rels")
+
+    [extracted] = extract_slides(deck)
+
+    assert (extracted.title, extracted.body) == ("Orphan", ["Body without inherited position"])
+
+
 # --- errors --------------------------------------------------------------------------------------
 
 
@@ -325,6 +343,12 @@ def test_ole2_file_without_powerpoint_stream_is_not_a_presentation(tmp_path):
     other = tmp_path / "other.doc"
     other.write_bytes(legacy.replace(stream_name, "WordDocument_______".encode("utf-16-le")))
     assert_raises_naming_file(NotAPresentationError, other, "PowerPoint stream")
+
+
+def test_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.pptx"
+    os.mkfifo(fifo)
+    assert_raises_naming_file(NotAPresentationError, fifo, "not a regular file")
 
 
 def test_missing_file_raises_file_not_found(tmp_path):
