@@ -91,6 +91,7 @@ def _ingest(args, settings: Settings) -> int:
                 "slides": meta.get("extracted_slides", {}).get("slides"),
                 "segments": meta.get("topic_segments", {}).get("segments"),
                 "points": meta.get("qdrant_index", {}).get("points"),
+                "checks_passed": all(outcome.checks.values()) if outcome.checks else None,
                 "run_id": outcome.run_id,
                 **({} if outcome.success else {"error": outcome.error}),
             }

@@ -25,6 +25,7 @@ class DocumentOutcome:
     run_id: str
     success: bool
     metadata: dict = field(default_factory=dict)  # asset name -> {metadata key: value}
+    checks: dict = field(default_factory=dict)  # asset check name -> passed
     error: str | None = None
 
 
@@ -74,6 +75,7 @@ def materialize_documents(keys: list[str], settings: Settings, on_start=None) ->
                 run_id=result.run_id,
                 success=result.success,
                 metadata=_metadata_by_asset(result),
+                checks=_check_results(result),
                 error=None if result.success else _failure_message(result),
             )
         )
@@ -88,6 +90,14 @@ def _metadata_by_asset(result) -> dict:
             name: value.value for name, value in materialization.metadata.items()
         }
     return by_asset
+
+
+def _check_results(result) -> dict[str, bool]:
+    return {
+        event.event_specific_data.check_name: event.event_specific_data.passed
+        for event in result.all_events
+        if event.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
 
 
 def _failure_message(result) -> str:

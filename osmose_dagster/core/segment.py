@@ -66,7 +66,10 @@ def segment_slides(
     bounds.reverse()
     return [
         Segment(
-            index=i, first_slide=int(start) + 1, last_slide=int(stop), title=_title(slides[start:stop])
+            index=i,
+            first_slide=int(start) + 1,
+            last_slide=int(stop),
+            title=_title(slides[start:stop], unit[start:stop]),
         )
         for i, (start, stop) in enumerate(bounds)
     ]
@@ -80,8 +83,12 @@ def _centred(vectors: np.ndarray, has_text: np.ndarray) -> np.ndarray:
     return np.divide(shifted, norms, out=np.zeros_like(shifted), where=norms > 1e-9)
 
 
-def _title(slides: Sequence[Slide]) -> str:
-    for slide in slides:
+def _title(slides: Sequence[Slide], vectors: np.ndarray) -> str:
+    """The title of the slide most typical of the segment (closest to its centroid), so that a
+    cover or agenda slide that joined the first topic does not name it."""
+    closeness = vectors @ vectors.sum(axis=0)
+    for position in sorted(range(len(slides)), key=lambda k: (-round(closeness[k], 9), k)):
+        slide = slides[position]
         if slide.title.strip():
             return " ".join(slide.title.split())
     for slide in slides:
@@ -147,16 +154,24 @@ def _fit(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> list
 
 
 def _split_words(line: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    # Token counts of whitespace-separated words add up (both WordPiece and SentencePiece split
+    # on spaces first), so one count per word keeps a 1 MB slide linear, not quadratic.
     out: list[str] = []
     current: list[str] = []
+    used = 0
     for word in re.findall(r"\S+", line):
-        if current and count_tokens(" ".join(current + [word])) > max_tokens:
-            out.append(" ".join(current))
-            current = []
-        if count_tokens(word) > max_tokens:  # one enormous "word": cut by characters
+        size = count_tokens(word)
+        if size > max_tokens:  # one enormous "word": cut by characters
+            if current:
+                out.append(" ".join(current))
+                current, used = [], 0
             out += _split_chars(word, count_tokens, max_tokens)
             continue
+        if current and used + size > max_tokens:
+            out.append(" ".join(current))
+            current, used = [], 0
         current.append(word)
+        used += size
     if current:
         out.append(" ".join(current))
     return out

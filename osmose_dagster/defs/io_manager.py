@@ -24,7 +24,7 @@ class ReadableFileIOManager(ConfigurableIOManager):
             return
         stem = self._stem(context)
         stem.parent.mkdir(parents=True, exist_ok=True)
-        target = stem.with_suffix(".npy" if isinstance(obj, np.ndarray) else ".json")
+        target = _with_suffix(stem, ".npy" if isinstance(obj, np.ndarray) else ".json")
         partial = target.with_name(target.name + ".partial")  # renamed into place when complete
         with partial.open("wb") as handle:
             if isinstance(obj, np.ndarray):
@@ -36,7 +36,12 @@ class ReadableFileIOManager(ConfigurableIOManager):
 
     def load_input(self, context: InputContext):
         stem = self._stem(context)
-        if stem.with_suffix(".npy").exists():
-            return np.load(stem.with_suffix(".npy"))
+        if _with_suffix(stem, ".npy").exists():
+            return np.load(_with_suffix(stem, ".npy"))
         typing_type = context.upstream_output.dagster_type.typing_type
-        return TypeAdapter(typing_type).validate_json(stem.with_suffix(".json").read_bytes())
+        return TypeAdapter(typing_type).validate_json(_with_suffix(stem, ".json").read_bytes())
+
+
+def _with_suffix(stem: Path, suffix: str) -> Path:
+    # Appended, not replaced: the partition key "deck.pptx" becomes "deck.pptx.json".
+    return stem.with_name(stem.name + suffix)

@@ -1,0 +1,183 @@
+"""The five assets materialized through Dagster (a real instance under a temporary DAGSTER_HOME,
+the real MiniLM, a real embedded Qdrant), the way `osmose ingest` runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pptx import Presentation
+
+from osmose_dagster.core.documents import add_to_inbox
+from osmose_dagster.core.index import open_index
+from osmose_dagster.core.settings import Settings
+from osmose_dagster.definitions import build_definitions
+from osmose_dagster.runner import get_instance, materialize_documents, remove_documents
+
+FIVE_ASSETS = {"raw_documents", "extracted_slides", "topic_segments", "embeddings", "qdrant_index"}
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {"OSMOSE_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"), "OSMOSE_DEVICE": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory, sample_decks):
+    """The four sample decks ingested once for the read-only tests of this module."""
+    home = tmp_path_factory.mktemp("ingested")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in _env(home).items():
+            patch.setenv(name, value)
+        settings = Settings.from_env()
+        keys = [add_to_inbox(settings.inbox, path) for path in sample_decks.values()]
+        outcomes = materialize_documents(keys, settings)
+        yield settings, {outcome.document: outcome for outcome in outcomes}
+
+
+def _index(settings: Settings):
+    resources = build_definitions(settings).resources
+    return open_index(resources["qdrant"].location(resources["embedder"].model))
+
+
+def _search(settings: Settings, query: str, limit: int = 3):
+    from osmose_dagster.core.embed import load_embedder
+
+    vector = load_embedder(settings.model, "cpu", 64).embed_queries([query])[0]
+    with _index(settings) as index:
+        return index.search(vector, limit)
+
+
+def test_every_deck_materializes_all_five_assets_and_passes_its_checks(ingested):
+    settings, outcomes = ingested
+    assert len(outcomes) == 4
+    instance = get_instance(settings)
+    for outcome in outcomes.values():
+        assert outcome.success, outcome.error
+        assert set(outcome.metadata) == FIVE_ASSETS
+        assert outcome.checks == {"vectors_are_valid": True, "points_match_chunks": True}
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run.status.value == "SUCCESS"
+        assert run.tags["dagster/partition"] == outcome.document
+        slides = len(Presentation(settings.inbox / outcome.document).slides)
+        assert outcome.metadata["extracted_slides"]["slides"] == slides
+        assert outcome.metadata["qdrant_index"]["points"] == outcome.metadata["embeddings"]["vectors"]
+
+
+def test_ui_metadata_shows_segments_model_and_timing(ingested):
+    _, outcomes = ingested
+    outcome = outcomes["ml_platform_onboarding_en.pptx"]
+    table = outcome.metadata["topic_segments"]["segment_table"]
+    assert table.count("\n") == outcome.metadata["topic_segments"]["segments"] + 1  # header rows
+    assert "GPU" in table
+    embedded = outcome.metadata["embeddings"]
+    assert embedded["model"] == "all-MiniLM-L6-v2"
+    assert embedded["device"] == "cpu"
+    assert embedded["dimension"] == 384
+    assert embedded["embedding_seconds"] > 0 and embedded["texts_per_second"] > 0
+    assert outcome.metadata["extracted_slides"]["characters"] > 1000
+
+
+@pytest.mark.parametrize(
+    "query, deck",
+    [
+        ("How much GPU quota does each team get?", "ml_platform_onboarding_en.pptx"),
+        ("Why are customers churning?", "quarterly_review_en.pptx"),
+        ("Ausschussquote in der Fertigung", "produktion_qualitaet_de.pptx"),
+        ("maintenance des éoliennes", "energie_renouvelable_fr.pptx"),
+    ],
+)
+def test_search_ranks_the_deck_about_the_query_first(ingested, query, deck):
+    settings, _ = ingested
+    hits = _search(settings, query)
+    assert hits[0].document == deck, [(h.document, round(h.score, 3)) for h in hits]
+    assert 1 <= hits[0].first_slide <= hits[0].last_slide
+
+
+def test_asset_values_are_files_a_person_can_open(ingested):
+    settings, outcomes = ingested
+    key = "quarterly_review_en.pptx"
+    slides = json.loads((settings.asset_storage / "extracted_slides" / f"{key}.json").read_text())
+    assert slides["slides"][0]["number"] == 1
+    segments = json.loads((settings.asset_storage / "topic_segments" / f"{key}.json").read_text())
+    vectors = np.load(settings.asset_storage / "embeddings" / f"{key}.npy")
+    assert vectors.shape == (len(segments["chunks"]), 384)
+
+
+def test_reingesting_an_unchanged_deck_changes_nothing(ingested):
+    settings, outcomes = ingested
+    key = "produktion_qualitaet_de.pptx"
+    with _index(settings) as index:
+        before = index.point_ids(key)
+    (again,) = materialize_documents([key], settings)
+    assert again.success
+    written = again.metadata["qdrant_index"]
+    assert (written["points_written"], written["points_removed"]) == (0, 0)
+    with _index(settings) as index:
+        assert index.point_ids(key) == before
+
+
+def _write_deck(path: Path, slides: list[tuple[str, str]]) -> Path:
+    deck = Presentation()
+    for title, body in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+    deck.save(path)
+    return path
+
+
+def test_changed_deck_replaces_its_points_and_removal_deletes_them(osmose_home, tmp_path, sample_decks):
+    settings = Settings.from_env()
+    other = add_to_inbox(settings.inbox, sample_decks["quarterly_review_en.pptx"])
+    deck = _write_deck(
+        tmp_path / "roadmap.pptx",
+        [("Volcano monitoring", "Seismometers record tremors under the Etna crater every second.")],
+    )
+    key = add_to_inbox(settings.inbox, deck)
+    assert all(o.success for o in materialize_documents([other, key], settings))
+    with _index(settings) as index:
+        old_ids = index.point_ids(key)
+        other_ids = index.point_ids(other)
+
+    _write_deck(deck, [("Sourdough baking", "Feed the starter with rye flour twelve hours before.")])
+    add_to_inbox(settings.inbox, deck)
+    (changed,) = materialize_documents([key], settings)
+    assert changed.success
+    with _index(settings) as index:
+        new_ids = index.point_ids(key)
+        assert new_ids and not (new_ids & old_ids)
+        assert index.point_ids(other) == other_ids
+    assert changed.metadata["qdrant_index"]["points_removed"] == len(old_ids)
+    hits = [h for h in _search(settings, "volcano seismometer tremors", 10) if h.document == key]
+    assert hits and all("Volcano" not in h.text for h in hits)
+
+    assert remove_documents([key], settings) == {key: len(new_ids)}
+    with _index(settings) as index:
+        assert index.point_ids(key) == set()
+        assert index.point_ids(other) == other_ids
+    instance = get_instance(settings)
+    assert not instance.has_dynamic_partition("documents", key)
+    assert not (settings.inbox / key).exists()
+
+
+def test_a_bad_deck_fails_only_its_own_run_and_loses_nothing(osmose_home, tmp_path, sample_decks):
+    settings = Settings.from_env()
+    good = add_to_inbox(settings.inbox, sample_decks["ml_platform_onboarding_en.pptx"])
+    assert materialize_documents([good], settings)[0].success
+    with _index(settings) as index:
+        before = index.point_ids(good)
+
+    broken = tmp_path / "broken deck.pptx"
+    broken.write_bytes(os.urandom(4096))
+    bad = add_to_inbox(settings.inbox, broken)
+    outcomes = {o.document: o for o in materialize_documents([bad, good], settings)}
+    assert outcomes[good].success
+    assert not outcomes[bad].success
+    assert "broken deck.pptx" in outcomes[bad].error
+    assert "not a PowerPoint presentation" in outcomes[bad].error
+    with _index(settings) as index:
+        assert index.point_ids(good) == before
+        assert index.point_ids(bad) == set()
