@@ -1,0 +1,98 @@
+"""The `osmose` command as scripts and people use it: real child processes, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pptx import Presentation
+
+from conftest import CORPUS, subprocess_env
+
+
+def osmose(home: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "osmose_dagster.cli", *args],
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_segment_json_covers_every_slide_in_order(tmp_path, sample_decks):
+    deck = sample_decks["quarterly_review_en.pptx"]
+    done = osmose(tmp_path, "segment", str(deck), "--json")
+    assert done.returncode == 0, done.stderr
+    segments = json.loads(done.stdout)["segments"]
+    assert segments[0]["first_slide"] == 1
+    assert segments[-1]["last_slide"] == len(Presentation(deck).slides)
+    for before, after in zip(segments, segments[1:]):
+        assert after["first_slide"] == before["last_slide"] + 1
+    assert all(s["first_slide"] <= s["last_slide"] and s["title"] for s in segments)
+    assert len(segments) >= 3  # the deck has three topics
+
+
+def test_ingest_then_search_then_status(tmp_path, sample_decks):
+    home = tmp_path / "home"
+    deck = sample_decks["ml_platform_onboarding_en.pptx"]
+    done = osmose(home, "ingest", str(deck), "--json")
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)["documents"]
+    assert row["document"] == deck.name and row["file"] == deck.name
+    assert row["slides"] == len(Presentation(deck).slides)
+    assert row["points"] >= row["segments"] >= 1
+    assert row["checks_passed"] is True
+
+    found = osmose(home, "search", "request more GPU quota", "--limit", "2", "--json")
+    assert found.returncode == 0, found.stderr
+    results = json.loads(found.stdout)["results"]
+    assert len(results) == 2
+    assert set(results[0]) == {"document", "file", "first_slide", "last_slide", "title", "score", "text"}
+    assert results[0]["document"] == deck.name and "quota" in results[0]["text"].lower()
+
+    status = osmose(home, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert (report["documents"], report["points"]) == (1, row["points"])
+    assert report["model"] == "all-MiniLM-L6-v2" and report["device"] == "cpu"
+
+    table = osmose(home, "search", "request more GPU quota")
+    assert table.returncode == 0 and deck.name in table.stdout and "score" in table.stdout
+
+
+def test_missing_file_is_one_clear_line_without_traceback(tmp_path):
+    done = osmose(tmp_path, "ingest", str(tmp_path / "nowhere.pptx"))
+    assert done.returncode == 2
+    assert "nowhere.pptx" in done.stderr and "no such file" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_deck_names_the_file_and_cause_and_exits_non_zero(tmp_path, sample_decks):
+    home = tmp_path / "home"
+    empty = tmp_path / "empty slides.pptx"
+    empty.write_bytes(b"")
+    done = osmose(home, "ingest", str(empty), str(sample_decks["quarterly_review_en.pptx"]), "--json")
+    assert done.returncode == 1
+    rows = {row["document"]: row for row in json.loads(done.stdout)["documents"]}
+    assert "error" not in rows["quarterly_review_en.pptx"]
+    assert "empty slides.pptx" in rows["empty slides.pptx"]["error"]
+    assert "not a PowerPoint presentation" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_segment_on_an_encrypted_deck_says_so(tmp_path):
+    deck = CORPUS / "dotnet__open-xml-sdk__encrypted_pptx.pptx"
+    if not deck.exists():
+        pytest.skip("../shared/corpus/real is absent on this machine")
+    done = osmose(tmp_path, "segment", str(deck), "--json")
+    assert done.returncode == 2
+    assert deck.name in done.stderr and "password-protected" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    done = osmose(tmp_path, "segment", str(tmp_path / "absent.pptx"), "--debug")
+    assert done.returncode == 2 and "Traceback" in done.stderr
