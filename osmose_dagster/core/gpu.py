@@ -65,3 +65,33 @@ def describe_device(device: str) -> dict[str, str | float]:
         "device_name": props.name,
         "device_memory_gib": round(props.total_memory / 2**30, 1),
     }
+
+
+GPU_TAG = "osmose/gpu"  # run tag naming the slot a run holds; dagster.yaml limits one run per value
+
+
+def device_slots(configured: str | None = None) -> list[str]:
+    """The slots runs are spread over: GPU ids ("0", "1"), or "cpu-0".. for `cpu:N`.
+
+    Discovery must stay cheap (the sensor calls it every tick), so it counts the NVIDIA device
+    files instead of importing torch. No GPU and nothing configured gives one CPU slot.
+    """
+    value = (configured or "").strip().lower()
+    if value.startswith("cpu"):
+        _, _, count = value.partition(":")
+        if not count.isdigit() or int(count) < 1:
+            raise ConfigError(f"OSMOSE_GPUS={configured!r}: expected cpu:N with N >= 1")
+        return [f"cpu-{i}" for i in range(int(count))]
+    if value:
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        if not all(part.isdigit() for part in ids):
+            raise ConfigError(f"OSMOSE_GPUS={configured!r}: expected GPU ids like 0,1 or cpu:N")
+        return ids
+    import glob
+
+    found = sorted(
+        path.removeprefix("/dev/nvidia")
+        for path in glob.glob("/dev/nvidia[0-9]*")
+        if path.removeprefix("/dev/nvidia").isdigit()
+    )
+    return found or ["cpu-0"]
