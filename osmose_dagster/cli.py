@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
 import traceback
@@ -110,7 +109,7 @@ def _search(args, settings: Settings) -> int:
     from .core.index import open_index
 
     resources = _resources()
-    embedder = resources["embedder"].load(_log)
+    embedder = resources["embedder"].load_for_query()
     vector = embedder.embed_queries([args.query])[0]
     with open_index(resources["qdrant"].location(embedder.model_name)) as index:
         hits = index.search(vector, args.limit)
@@ -163,7 +162,7 @@ def _segment(args, settings: Settings) -> int:
         slides=slides,
     )
     resources = _resources()
-    embedder = resources["embedder"].load(_log)
+    embedder = resources["embedder"].load_for_query()
     segmented = segment_deck(deck, embedder, penalty=resources["segmenter"].penalty)
     segments = [
         {"first_slide": s.first_slide, "last_slide": s.last_slide, "title": s.title}
@@ -219,9 +218,6 @@ def _remove(args, settings: Settings) -> int:
         _print_table([{"document": d, "points removed": n} for d, n in removed.items()],
                      ["document", "points removed"])
     return 0
-
-
-_log = logging.getLogger("osmose")
 
 
 def _resources() -> dict:

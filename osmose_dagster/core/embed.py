@@ -125,9 +125,9 @@ _loaded: dict[tuple[str, str, int], Embedder] = {}
 _load_lock = threading.Lock()
 
 
-def load_embedder(model: str, device: str = "auto", batch_size: int = 64) -> Embedder:
+def load_embedder(model: str, device: str | DeviceChoice = "auto", batch_size: int = 64) -> Embedder:
     """Load a model once per process and hand the same instance to every later caller."""
-    choice = resolve_device(device)
+    choice = device if isinstance(device, DeviceChoice) else resolve_device(device)
     key = (model, choice.device, batch_size)
     with _load_lock:
         if key not in _loaded:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -95,3 +96,32 @@ def device_slots(configured: str | None = None) -> list[str]:
         if path.removeprefix("/dev/nvidia").isdigit()
     )
     return found or ["cpu-0"]
+
+
+def device_for_slot(slot: str, requested: str = "auto", cpu_fallback: bool = False) -> DeviceChoice:
+    """The torch device for the slot a run holds.
+
+    `cpu-N` slots run on the CPU. A GPU id runs on that GPU; inside a container that sees only
+    its own GPU (CUDA_VISIBLE_DEVICES=1), GPU 1 is `cuda:0` there. An explicit OSMOSE_DEVICE
+    other than auto wins over the slot.
+    """
+    if (requested or "auto").lower() != "auto":
+        return resolve_device(requested)
+    if slot.startswith("cpu"):
+        return DeviceChoice("cpu", f"compute slot {slot} is a CPU slot")
+    count = cuda_device_count()
+    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    index = visible.index(slot) if slot in visible else int(slot)
+    if index < count:
+        return DeviceChoice(f"cuda:{index}", f"this run was given GPU {slot}")
+    if cpu_fallback:
+        return DeviceChoice(
+            "cpu",
+            f"this run was given GPU {slot} but {count} CUDA device(s) are visible; "
+            "falling back to the CPU (OSMOSE_CPU_FALLBACK=1)",
+            fell_back_to_cpu=True,
+        )
+    raise ConfigError(
+        f"this run was given GPU {slot} but {count} CUDA device(s) are visible here; "
+        "set OSMOSE_CPU_FALLBACK=1 to run on the CPU instead, or fix OSMOSE_GPUS"
+    )

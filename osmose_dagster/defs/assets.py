@@ -67,7 +67,7 @@ def topic_segments(
     segmenter: SegmenterResource,
 ) -> Output[SegmentedDeck]:
     """Consecutive slides grouped by topic from slide embeddings, split into model-sized chunks."""
-    model = embedder.load(context.log)
+    model = embedder.load_for_run(context)
     deck = segment_deck(extracted_slides, model, penalty=segmenter.penalty)
     return Output(
         deck,
@@ -90,7 +90,7 @@ def embeddings(
     context: AssetExecutionContext, topic_segments: SegmentedDeck, embedder: EmbedderResource
 ):
     """One normalized vector per chunk (float32, `.npy`)."""
-    model = embedder.load(context.log)
+    model = embedder.load_for_run(context)
     vectors, stats = embed_chunks(topic_segments, model)
     yield Output(
         vectors,

@@ -5,7 +5,11 @@ import os
 
 from dagster import ConfigurableResource, EnvVar
 
+from pathlib import Path
+
+from ..core.device_lock import hold_slot
 from ..core.embed import Embedder, load_embedder
+from ..core.gpu import GPU_TAG, describe_device, device_for_slot, device_slots
 from ..core.index import IndexLocation, collection_name_for
 from ..core.settings import Settings
 from .io_manager import ReadableFileIOManager
@@ -14,22 +18,44 @@ PRODUCTION_MODEL = "intfloat/multilingual-e5-large"
 
 
 class EmbedderResource(ConfigurableResource):
-    """The sentence-transformers model; loaded on first use, once per run process."""
+    """The sentence-transformers model; loaded on first use, once per run process.
+
+    A run embeds only while holding a compute slot (a GPU, or a CPU slot): the one its
+    `osmose/gpu` tag names, else the first free one, waiting if all are busy.
+    """
 
     model: str
     device: str = "auto"
     batch_size: int = 64
+    gpus: str | None = None  # OSMOSE_GPUS; unset = the GPUs this machine has, else one CPU slot
+    lock_dir: str
+    cpu_fallback: bool = False
 
-    def load(self, log) -> Embedder:
-        embedder = load_embedder(self.model, self.device, self.batch_size)
-        choice = embedder.device
-        log.info(
-            f"model {self.model} on {choice.device} ({choice.reason}); "
-            f"loaded in {embedder.load_seconds:.1f}s, once for this process"
+    def load_for_run(self, context) -> Embedder:
+        tagged = context.run.tags.get(GPU_TAG)
+        slot = hold_slot(
+            Path(self.lock_dir),
+            device_slots(self.gpus),
+            preferred=tagged,
+            on_wait=context.log.info,
         )
-        if choice.fell_back_to_cpu:
-            log.warning("no GPU in this run: embedding on the CPU, expect it to be slow")
+        choice = device_for_slot(slot, self.device, self.cpu_fallback)
+        embedder = load_embedder(self.model, choice, self.batch_size)
+        described = ", ".join(f"{k}={v}" for k, v in describe_device(choice.device).items())
+        context.log.info(
+            f"compute slot {slot} ({'from the run tag ' + GPU_TAG if tagged else 'first free slot'}); "
+            f"{described}; why: {choice.reason}; model {self.model} loaded in "
+            f"{embedder.load_seconds:.1f}s, once for this run process"
+        )
+        if choice.device == "cpu" and not slot.startswith("cpu"):
+            context.log.warning(f"GPU {slot} is not usable here: embedding on the CPU (slow)")
+        elif choice.fell_back_to_cpu:
+            context.log.warning("no GPU in this run: embedding on the CPU, expect it to be slow")
         return embedder
+
+    def load_for_query(self) -> Embedder:
+        """For a search query or a one-off command: no slot needed for so little work."""
+        return load_embedder(self.model, self.device, self.batch_size)
 
 
 class QdrantResource(ConfigurableResource):
@@ -42,8 +68,6 @@ class QdrantResource(ConfigurableResource):
     lock_timeout_s: float = 120.0
 
     def location(self, model: str) -> IndexLocation:
-        from pathlib import Path
-
         return IndexLocation(
             collection=self.collection or collection_name_for(model),
             path=Path(self.path) if self.path and not self.url else None,
@@ -70,11 +94,20 @@ def _secret(name: str):
     return EnvVar(name) if os.environ.get(name) else None
 
 
+def _embedder(settings: Settings, model: str) -> EmbedderResource:
+    return EmbedderResource(
+        model=model,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        gpus=settings.gpus,
+        lock_dir=str(settings.locks),
+        cpu_fallback=settings.cpu_fallback,
+    )
+
+
 def local_resources(settings: Settings) -> dict:
     return {
-        "embedder": EmbedderResource(
-            model=settings.model, device=settings.device, batch_size=settings.batch_size
-        ),
+        "embedder": _embedder(settings, settings.model),
         "qdrant": QdrantResource(
             path=str(settings.qdrant_path),
             url=settings.qdrant_url,
@@ -91,11 +124,7 @@ def local_resources(settings: Settings) -> dict:
 def production_resources(settings: Settings) -> dict:
     """docker-compose: a Qdrant server, the e5-large model from the mounted cache."""
     resources = local_resources(settings)
-    resources["embedder"] = EmbedderResource(
-        model=os.environ.get("OSMOSE_MODEL") or PRODUCTION_MODEL,
-        device=settings.device,
-        batch_size=settings.batch_size,
-    )
+    resources["embedder"] = _embedder(settings, os.environ.get("OSMOSE_MODEL") or PRODUCTION_MODEL)
     resources["qdrant"] = QdrantResource(
         url=EnvVar("QDRANT_URL"),
         api_key=_secret("QDRANT_API_KEY"),
