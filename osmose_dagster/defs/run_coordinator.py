@@ -1,0 +1,36 @@
+"""The run queue, plus one rule: every run that will embed carries a compute-slot tag.
+
+Runs from the sensor and the scheduled backfills are tagged when requested. A run started from
+the UI's Materialize button (or `dagster job launch`) carries no tag by itself; this coordinator
+gives it the least busy slot's tag before queueing it, so dagster.yaml's per-tag limit binds it
+like any other run. Runs that bypass the queue altogether (`execute_in_process`, the `osmose`
+CLI) are kept apart by the slot lock the embedder resource takes (core/device_lock.py).
+"""
+
+import os
+
+from dagster import AssetKey, DagsterRun
+from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
+
+from ..core.gpu import GPU_TAG, device_slots
+from ..core.inbox_scan import least_busy_slot
+from .slots import runs_per_slot
+
+GPU_ASSETS = {AssetKey("topic_segments"), AssetKey("embeddings")}
+
+
+class GpuSlotRunCoordinator(QueuedRunCoordinator):
+    def submit_run(self, context: SubmitRunContext) -> DagsterRun:
+        run = context.dagster_run
+        if GPU_TAG not in run.tags and _embeds(run):
+            slots = device_slots(os.environ.get("OSMOSE_GPUS"))
+            slot = least_busy_slot(runs_per_slot(self._instance, slots))
+            self._instance.add_run_tags(run.run_id, {GPU_TAG: slot})
+            tagged = self._instance.get_run_by_id(run.run_id)
+            context = SubmitRunContext(tagged, context.workspace)
+        return super().submit_run(context)
+
+
+def _embeds(run: DagsterRun) -> bool:
+    """Whole-job runs (no asset selection) are assumed to embed: a slot too many is harmless."""
+    return run.asset_selection is None or bool(GPU_ASSETS & set(run.asset_selection))
