@@ -13,6 +13,7 @@ from .core.settings import Settings
 from .defs import assets
 from .defs.jobs import ingest_documents
 from .defs.resources import resources_for_deployment
+from .defs.sensors import ingest_new_decks
 
 # Output(data_version=...) is beta in 1.13; we rely on it knowingly (sha256 as data version).
 warnings.filterwarnings("ignore", category=BetaWarning)
@@ -29,6 +30,7 @@ def build_definitions(settings: Settings | None = None, deployment: str | None =
             assets.qdrant_index,
         ],
         jobs=[ingest_documents],
+        sensors=[ingest_new_decks],
         resources=resources_for_deployment(
             deployment or os.environ.get("OSMOSE_DEPLOYMENT", "local"),
             settings or Settings.from_env(),

@@ -77,6 +77,11 @@ class Embedder:
         prefix = self.count_tokens(self.passage_prefix) if self.passage_prefix else 0
         return int(self._model.max_seq_length) - special - prefix
 
+    def device_description(self) -> dict:
+        from .gpu import describe_device
+
+        return describe_device(self.device.device)
+
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer.tokenize(text))
 

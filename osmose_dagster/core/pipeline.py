@@ -21,10 +21,9 @@ def segment_deck(deck: ExtractedDeck, embedder: Embedder, *, penalty: float) -> 
     )
 
 
-def embed_chunks(deck: SegmentedDeck, embedder: Embedder) -> tuple[np.ndarray, EncodeStats]:
-    stats = EncodeStats()
-    vectors = embedder.embed_passages([chunk.text for chunk in deck.chunks], stats)
-    return vectors, stats
+def embed_chunks(deck: SegmentedDeck, embedder: Embedder, stats: EncodeStats) -> np.ndarray:
+    """One vector per chunk; `stats` accumulates texts and seconds over the decks of a run."""
+    return embedder.embed_passages([chunk.text for chunk in deck.chunks], stats)
 
 
 def vector_problems(vectors: np.ndarray, dimension: int) -> list[str]:

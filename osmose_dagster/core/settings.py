@@ -13,6 +13,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SEGMENT_PENALTY = 1.0
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_LOCK_TIMEOUT_S = 120.0
+DEFAULT_STABLE_SECONDS = 5.0  # a dropped deck must be this old, and unchanged for one tick
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Settings:
     qdrant_api_key: str | None = None
     collection: str | None = None
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+    gpus: str | None = None  # OSMOSE_GPUS: "0,1" or "cpu:N"; unset = discovered
+    cpu_fallback: bool = False
+    stable_seconds: float = DEFAULT_STABLE_SECONDS
 
     @property
     def inbox(self) -> Path:
@@ -38,6 +42,10 @@ class Settings:
     @property
     def asset_storage(self) -> Path:
         return self.home / "assets"
+
+    @property
+    def locks(self) -> Path:
+        return self.home / "locks"
 
     @property
     def dagster_home(self) -> Path:
@@ -60,6 +68,11 @@ class Settings:
             collection=env.get("OSMOSE_COLLECTION") or None,
             lock_timeout_s=_number(
                 env, "OSMOSE_LOCK_TIMEOUT_S", DEFAULT_LOCK_TIMEOUT_S, float, minimum=0
+            ),
+            gpus=env.get("OSMOSE_GPUS") or None,
+            cpu_fallback=(env.get("OSMOSE_CPU_FALLBACK") or "").lower() in ("1", "true", "yes"),
+            stable_seconds=_number(
+                env, "OSMOSE_STABLE_SECONDS", DEFAULT_STABLE_SECONDS, float, minimum=0
             ),
         )
 

@@ -1,6 +1,11 @@
-"""The five document assets. Each body reads its inputs, calls one `core` function, and returns
-the value with the metadata a user reads in the UI."""
+"""The five document assets. Each body reads its inputs, calls one `core` function per document,
+and returns the values with the metadata a user reads in the UI.
 
+A run holds one document (sensor, UI, CLI) or a batch of them (a backfill, so that the model is
+loaded once for many decks): values are `{partition key: value}`, metadata covers the batch.
+"""
+
+from pathlib import Path
 
 import numpy as np
 from dagster import (
@@ -8,6 +13,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    BackfillPolicy,
     DataVersion,
     MaterializeResult,
     MetadataValue,
@@ -16,7 +22,8 @@ from dagster import (
 )
 
 from ..core import documents as inbox_files
-from ..core.index import open_index
+from ..core.embed import EncodeStats
+from ..core.index import WriteReport, open_index
 from ..core.pipeline import embed_chunks, segment_deck, vector_problems
 from ..core.pptx_extract import extract_slides
 from ..core.records import ExtractedDeck, RawDocument, SegmentedDeck
@@ -24,32 +31,43 @@ from .partitions import documents
 from .resources import EmbedderResource, InboxResource, QdrantResource, SegmenterResource
 
 GROUP = "ingest"
+DOCUMENTS_PER_BACKFILL_RUN = 25
+BATCHED = BackfillPolicy.multi_run(max_partitions_per_run=DOCUMENTS_PER_BACKFILL_RUN)
 
 
-@asset(partitions_def=documents, group_name=GROUP, kinds={"file"})
-def raw_documents(context: AssetExecutionContext, inbox: InboxResource) -> Output[RawDocument]:
+@asset(partitions_def=documents, group_name=GROUP, kinds={"file"}, backfill_policy=BATCHED)
+def raw_documents(
+    context: AssetExecutionContext, inbox: InboxResource
+) -> Output[dict[str, RawDocument]]:
     """The deck file in the inbox: path, size, and sha256 (its data version)."""
-    raw = inbox_files.describe(_path(inbox.path), context.partition_key)
+    raws = {key: inbox_files.describe(Path(inbox.path), key) for key in context.partition_keys}
+    # Output takes one data version for all its partitions, so a batch leaves Dagster's default.
+    (only,) = raws.values() if len(raws) == 1 else (None,)
     return Output(
-        raw,
-        data_version=DataVersion(raw.sha256),
-        metadata={"path": raw.path, "size_bytes": raw.size, "sha256": raw.sha256},
+        raws,
+        data_version=DataVersion(only.sha256) if only else None,
+        metadata=_one_or_many(
+            raws, lambda raw: {"path": raw.path, "size_bytes": raw.size, "sha256": raw.sha256}
+        ),
     )
 
 
-@asset(partitions_def=documents, group_name=GROUP, kinds={"pptx"})
-def extracted_slides(raw_documents: RawDocument) -> Output[ExtractedDeck]:
+@asset(partitions_def=documents, group_name=GROUP, kinds={"pptx"}, backfill_policy=BATCHED)
+def extracted_slides(
+    context: AssetExecutionContext, raw_documents: dict[str, RawDocument]
+) -> Output[dict[str, ExtractedDeck]]:
     """Every slide's title, body in reading order, tables, notes, charts and SmartArt text."""
-    slides = extract_slides(raw_documents.path)
-    deck = ExtractedDeck(
-        document=raw_documents.document,
-        file=raw_documents.file,
-        sha256=raw_documents.sha256,
-        slides=slides,
-    )
+    decks = {}
+    for key, raw in raw_documents.items():
+        decks[key] = ExtractedDeck(
+            document=key, file=raw.file, sha256=raw.sha256, slides=extract_slides(raw.path)
+        )
+        context.log.info(f"{key}: {len(decks[key].slides)} slides extracted")
+    slides = [slide for deck in decks.values() for slide in deck.slides]
     return Output(
-        deck,
+        decks,
         metadata={
+            **_documents(decks),
             "slides": len(slides),
             "characters": sum(len(slide.text) for slide in slides),
             "hidden_slides": sum(slide.hidden for slide in slides),
@@ -59,23 +77,27 @@ def extracted_slides(raw_documents: RawDocument) -> Output[ExtractedDeck]:
     )
 
 
-@asset(partitions_def=documents, group_name=GROUP, kinds={"pytorch"})
+@asset(partitions_def=documents, group_name=GROUP, kinds={"pytorch"}, backfill_policy=BATCHED)
 def topic_segments(
     context: AssetExecutionContext,
-    extracted_slides: ExtractedDeck,
+    extracted_slides: dict[str, ExtractedDeck],
     embedder: EmbedderResource,
     segmenter: SegmenterResource,
-) -> Output[SegmentedDeck]:
+) -> Output[dict[str, SegmentedDeck]]:
     """Consecutive slides grouped by topic from slide embeddings, split into model-sized chunks."""
     model = embedder.load_for_run(context)
-    deck = segment_deck(extracted_slides, model, penalty=segmenter.penalty)
+    decks = {}
+    for key, deck in extracted_slides.items():
+        decks[key] = segment_deck(deck, model, penalty=segmenter.penalty)
+        context.log.info(f"{key}: {len(decks[key].segments)} segments, {len(decks[key].chunks)} chunks")
     return Output(
-        deck,
+        decks,
         metadata={
-            "segments": len(deck.segments),
-            "chunks": len(deck.chunks),
+            **_documents(decks),
+            "segments": sum(len(deck.segments) for deck in decks.values()),
+            "chunks": sum(len(deck.chunks) for deck in decks.values()),
             "segment_penalty": segmenter.penalty,
-            "segment_table": MetadataValue.md(_segment_table(deck)),
+            "segment_table": MetadataValue.md(_segment_table(decks)),
         },
     )
 
@@ -84,27 +106,36 @@ def topic_segments(
     partitions_def=documents,
     group_name=GROUP,
     kinds={"pytorch"},
+    backfill_policy=BATCHED,
     check_specs=[AssetCheckSpec("vectors_are_valid", asset="embeddings")],
 )
 def embeddings(
-    context: AssetExecutionContext, topic_segments: SegmentedDeck, embedder: EmbedderResource
+    context: AssetExecutionContext,
+    topic_segments: dict[str, SegmentedDeck],
+    embedder: EmbedderResource,
 ):
     """One normalized vector per chunk (float32, `.npy`)."""
     model = embedder.load_for_run(context)
-    vectors, stats = embed_chunks(topic_segments, model)
+    stats = EncodeStats()
+    vectors = {key: embed_chunks(deck, model, stats) for key, deck in topic_segments.items()}
     yield Output(
         vectors,
         metadata={
-            "vectors": len(vectors),
+            **_documents(vectors),
+            "vectors": sum(len(v) for v in vectors.values()),
             "dimension": model.dimension,
             "model": embedder.model,
-            **_device_metadata(model.device.device),
+            **model.device_description(),
             "embedding_seconds": round(stats.seconds, 3),
             "texts_per_second": round(stats.texts_per_second, 1),
             "batch_size": stats.batch_size,
         },
     )
-    problems = vector_problems(vectors, model.dimension)
+    problems = [
+        f"{key}: {problem}"
+        for key, array in vectors.items()
+        for problem in vector_problems(array, model.dimension)
+    ]
     yield AssetCheckResult(
         check_name="vectors_are_valid",
         passed=not problems,
@@ -117,61 +148,65 @@ def embeddings(
     partitions_def=documents,
     group_name=GROUP,
     kinds={"qdrant"},
+    backfill_policy=BATCHED,
     check_specs=[AssetCheckSpec("points_match_chunks", asset="qdrant_index")],
 )
 def qdrant_index(
     context: AssetExecutionContext,
-    topic_segments: SegmentedDeck,
-    embeddings: np.ndarray,
+    topic_segments: dict[str, SegmentedDeck],
+    embeddings: dict[str, np.ndarray],
     embedder: EmbedderResource,
     qdrant: QdrantResource,
 ) -> MaterializeResult:
     """The document's points in Qdrant: new ones written first, then its stale ones removed."""
     location = qdrant.location(embedder.model)
+    reports: dict[str, WriteReport] = {}
+    mismatched = []
     with open_index(location) as index:
-        report = index.replace_document(
-            topic_segments.document,
-            topic_segments.file,
-            topic_segments.chunks,
-            embeddings,
-            embedder.model,
-        )
-        stored = index.point_ids(topic_segments.document)
-    expected = len(topic_segments.chunks)
+        for key, deck in topic_segments.items():
+            reports[key] = index.replace_document(
+                key, deck.file, deck.chunks, embeddings[key], embedder.model
+            )
+            if len(index.point_ids(key)) != len(deck.chunks):
+                mismatched.append(key)
     return MaterializeResult(
         metadata={
-            "points": len(stored),
-            "points_written": report.written,
-            "points_unchanged": report.unchanged,
-            "points_removed": report.removed,
+            **_documents(reports),
+            "points": sum(r.written + r.unchanged for r in reports.values()),
+            "points_written": sum(r.written for r in reports.values()),
+            "points_unchanged": sum(r.unchanged for r in reports.values()),
+            "points_removed": sum(r.removed for r in reports.values()),
             "collection": location.collection,
             "store": location.describe(),
         },
         check_results=[
             AssetCheckResult(
                 check_name="points_match_chunks",
-                passed=len(stored) == expected,
-                metadata={"points_in_qdrant": len(stored), "chunks": expected},
+                passed=not mismatched,
+                metadata={"documents_not_matching": ", ".join(mismatched) or "none"},
             )
         ],
     )
 
 
-def _path(value: str):
-    from pathlib import Path
-
-    return Path(value)
+def _documents(values: dict) -> dict:
+    return {"documents": len(values)} if len(values) > 1 else {}
 
 
-def _segment_table(deck: SegmentedDeck) -> str:
-    rows = ["| # | slides | title |", "| --- | --- | --- |"]
-    for segment in deck.segments:
-        title = segment.title.replace("|", "\\|")
-        rows.append(f"| {segment.index + 1} | {segment.first_slide}–{segment.last_slide} | {title} |")
+def _one_or_many(values: dict, describe) -> dict:
+    if len(values) == 1:
+        return describe(next(iter(values.values())))
+    return {"documents": len(values), "total_bytes": sum(v.size for v in values.values())}
+
+
+def _segment_table(decks: dict[str, SegmentedDeck]) -> str:
+    many = len(decks) > 1
+    rows = ["| document | # | slides | title |" if many else "| # | slides | title |"]
+    rows.append("| --- | --- | --- | --- |" if many else "| --- | --- | --- |")
+    for key, deck in decks.items():
+        for segment in deck.segments:
+            title = segment.title.replace("|", "\\|")
+            cells = [key] if many else []
+            cells += [str(segment.index + 1), f"{segment.first_slide}–{segment.last_slide}", title]
+            rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
-
-
-def _device_metadata(device: str) -> dict:
-    from ..core.gpu import describe_device
-
-    return describe_device(device)

@@ -1,0 +1,164 @@
+"""The drop-folder sensor: Dagster wiring around core/inbox_scan.py (which holds the logic)."""
+
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunsFilter,
+    SensorEvaluationContext,
+    SensorResult,
+    sensor,
+)
+
+from ..core.gpu import GPU_TAG, device_slots
+from ..core.inbox_scan import DeckRequest, InboxCursor, TickPlan, list_inbox, plan_tick
+from ..core.inbox_scan import spread_over_slots
+from ..core.index import open_index
+from ..core.settings import Settings
+from .jobs import ingest_documents
+from .partitions import documents
+from .resources import EmbedderResource, InboxResource, QdrantResource
+
+SENSOR_INTERVAL_S = 15
+# A tick may run 60 s, whatever the inbox holds. Each cap leaves the rest to the next tick:
+MAX_RUNS_PER_TICK = 1000  # Dagster's check of a tick's run requests grows with their square
+HASHING_BUDGET_S = 15.0  # reading new or changed decks (10,000 real decks are many GB)
+REMOVAL_LOCK_WAIT_S = 15.0  # waiting for the embedded store to delete a removed deck's points
+ACTIVE_RUN_STATUSES = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+KEYS_LOGGED_PER_LINE = 20
+
+
+@sensor(
+    job=ingest_documents,
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Watches the inbox: a new deck adds its partition and requests its run, a changed deck "
+        "(content hash) requests a new run, a removed deck loses its partition and its points. "
+        "Decks still being written wait until they hold still (OSMOSE_STABLE_SECONDS)."
+    ),
+)
+def ingest_new_decks(
+    context: SensorEvaluationContext,
+    inbox: InboxResource,
+    qdrant: QdrantResource,
+    embedder: EmbedderResource,
+) -> SensorResult:
+    cursor = InboxCursor.from_json(context.cursor)
+    plan = plan_tick(
+        list_inbox(Path(inbox.path), known_keys=cursor.decks),
+        cursor,
+        now_ns=time.time_ns(),
+        stable_seconds=Settings.from_env().stable_seconds,
+        max_requests=MAX_RUNS_PER_TICK,
+        hashing_budget_s=HASHING_BUDGET_S,
+    )
+    _log_problems(context, plan)
+    if plan.deferred:
+        context.log.info(
+            f"{len(plan.deferred)} stable deck(s) left for the next tick (at most "
+            f"{MAX_RUNS_PER_TICK} runs and {HASHING_BUDGET_S:.0f} s of reading per tick)"
+        )
+    removed, not_removed = _delete_points(context, plan, qdrant, embedder)
+    run_requests = _run_requests(context, plan.requests)
+    partition_requests = []
+    if plan.requests:  # existing keys are skipped by Dagster; adding each keeps runs resolvable
+        partition_requests.append(documents.build_add_request([r.key for r in plan.requests]))
+    if removed:
+        partition_requests.append(documents.build_delete_request(removed))
+    return SensorResult(
+        run_requests=run_requests,
+        dynamic_partitions_requests=partition_requests,
+        cursor=plan.cursor_keeping(not_removed).to_json(),
+        skip_reason=None if run_requests else _summary(plan, removed),
+    )
+
+
+def _run_requests(
+    context: SensorEvaluationContext, requests: list[DeckRequest]
+) -> list[RunRequest]:
+    if not requests:
+        return []
+    slots = device_slots(os.environ.get("OSMOSE_GPUS"))
+    busy = {
+        slot: context.instance.get_runs_count(
+            RunsFilter(tags={GPU_TAG: slot}, statuses=ACTIVE_RUN_STATUSES)
+        )
+        for slot in slots
+    }
+    chosen = spread_over_slots(len(requests), slots, busy)
+    for kind, keys in (
+        ("new", [r.key for r in requests if r.new]),
+        ("changed", [r.key for r in requests if not r.new]),
+    ):
+        if keys:
+            context.log.info(f"requesting runs for {len(keys)} {kind} deck(s): {_some(keys)}")
+    return [
+        RunRequest(
+            partition_key=request.key,
+            run_key=request.run_key,
+            tags={GPU_TAG: slot, "osmose/launched_by": "sensor"},
+        )
+        for request, slot in zip(requests, chosen)
+    ]
+
+
+def _delete_points(context, plan: TickPlan, qdrant: QdrantResource, embedder: EmbedderResource):
+    """Delete the points of removed decks; returns (removed keys, keys to retry next tick)."""
+    keys = sorted(plan.removed)
+    if not keys:
+        return [], []
+    location = qdrant.location(embedder.model)
+    location = replace(location, lock_timeout_s=min(location.lock_timeout_s, REMOVAL_LOCK_WAIT_S))
+    done: list[str] = []
+    try:
+        with open_index(location) as index:
+            for key in keys:
+                points = index.delete_document(key)
+                done.append(key)
+                context.log.info(
+                    f"removed {key}: no longer in the inbox; {points} point(s) deleted from "
+                    f"{location.describe()}, partition deleted"
+                )
+    except Exception as error:  # store busy or unreachable: not this tick's other work's fault
+        context.log.warning(
+            f"could not delete the points of {len(keys) - len(done)} removed deck(s) "
+            f"({error}); retrying next tick"
+        )
+    return done, [key for key in keys if key not in done]
+
+
+def _log_problems(context: SensorEvaluationContext, plan: TickPlan) -> None:
+    for path, why in plan.skipped.items():
+        context.log.warning(f"skipped {path}: {why}")
+    for key, why in plan.errors.items():
+        context.log.warning(f"{key}: {why}")
+
+
+def _summary(plan: TickPlan, removed: list[str]) -> str:
+    parts = [f"{len(plan.cursor.decks)} deck(s) known"]
+    if plan.waiting:
+        parts.append(f"{len(plan.waiting)} waiting to hold still: {_some(plan.waiting)}")
+    if plan.deferred:
+        parts.append(f"{len(plan.deferred)} stable, left for the next tick (cap reached)")
+    if plan.touched:
+        parts.append(f"{len(plan.touched)} touched with the same content")
+    if removed:
+        parts.append(f"{len(removed)} removed")
+    return "no new or changed deck; " + "; ".join(parts)
+
+
+def _some(keys: list[str]) -> str:
+    shown = ", ".join(keys[:KEYS_LOGGED_PER_LINE])
+    more = len(keys) - KEYS_LOGGED_PER_LINE
+    return shown + (f" and {more} more" if more > 0 else "")

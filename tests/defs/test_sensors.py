@@ -1,0 +1,203 @@
+"""The drop-folder sensor evaluated against a real Dagster instance, a real inbox and a real
+embedded Qdrant store; partition requests are applied to the instance as the daemon does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DagsterRun,
+    DagsterRunStatus,
+    DeleteDynamicPartitionsRequest,
+    build_sensor_context,
+    instance_for_test,
+)
+from dagster._core.utils import make_new_run_id
+
+from osmose_dagster.core.gpu import GPU_TAG
+from osmose_dagster.core.index import open_index
+from osmose_dagster.core.records import Chunk
+from osmose_dagster.core.settings import Settings
+from osmose_dagster.definitions import build_definitions
+
+from conftest import REPO_ROOT
+
+SENSOR = "ingest_new_decks"
+
+
+@pytest.fixture
+def setup(osmose_home, monkeypatch):
+    monkeypatch.setenv("OSMOSE_GPUS", "cpu:2")
+    settings = Settings.from_env()
+    settings.inbox.mkdir(parents=True)
+    defs = build_definitions(settings)
+    with instance_for_test() as instance:
+        yield settings, defs, instance
+
+
+class Ticks:
+    """Evaluates the sensor tick after tick, carrying its cursor, applying partition requests."""
+
+    def __init__(self, defs, instance):
+        self.defs, self.instance, self.cursor = defs, instance, None
+        self.sensor = defs.resolve_sensor_def(SENSOR)
+
+    def tick(self):
+        # As the code server does: the sensor's resources are the definitions' top-level ones.
+        with build_sensor_context(
+            instance_ref=self.instance.get_ref(),
+            definitions=self.defs,
+            resources=self.defs.resources,
+            cursor=self.cursor,
+        ) as context:
+            data = self.sensor.evaluate_tick(context)
+        for request in data.dynamic_partitions_requests:
+            if isinstance(request, AddDynamicPartitionsRequest):
+                new = [k for k in request.partition_keys
+                       if not self.instance.has_dynamic_partition("documents", k)]
+                self.instance.add_dynamic_partitions("documents", new)
+            else:
+                for key in request.partition_keys:
+                    self.instance.delete_dynamic_partition("documents", key)
+        self.cursor = data.cursor
+        return data
+
+    def partitions(self) -> list[str]:
+        return sorted(self.instance.get_dynamic_partitions("documents"))
+
+
+def drop(inbox: Path, key: str, content: bytes) -> Path:
+    """A file whose mtime is a minute old (older than OSMOSE_STABLE_SECONDS)."""
+    path = inbox / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    old = time.time_ns() - 60 * 1_000_000_000
+    os.utime(path, ns=(old, old))
+    return path
+
+
+def requests_of(data, kind) -> list[list[str]]:
+    return [list(r.partition_keys) for r in data.dynamic_partitions_requests if isinstance(r, kind)]
+
+
+def test_new_decks_add_partitions_and_runs_spread_over_gpu_slots(setup):
+    settings, defs, instance = setup
+    for key in ["budget.pptx", "sales/q3.pptx", "sales/q4.PPTX"]:
+        drop(settings.inbox, key, key.encode())
+    drop(settings.inbox, "~$budget.pptx", b"lock")
+    # One run already running on cpu-0: new runs go first to cpu-1.
+    instance.add_run(
+        DagsterRun(
+            job_name="ingest_documents",
+            run_id=make_new_run_id(),
+            status=DagsterRunStatus.STARTED,
+            tags={GPU_TAG: "cpu-0"},
+        )
+    )
+    ticks = Ticks(defs, instance)
+
+    seen = ticks.tick()  # first sight: a deck must hold still for one tick
+    assert seen.run_requests == [] and seen.dynamic_partitions_requests == []
+    assert "3 waiting" in seen.skip_message
+
+    first = ticks.tick()
+    keys = ["budget.pptx", "sales/q3.pptx", "sales/q4.PPTX"]
+    assert [r.partition_key for r in first.run_requests] == keys
+    assert [r.tags[GPU_TAG] for r in first.run_requests] == ["cpu-1", "cpu-0", "cpu-1"]
+    assert all(r.tags["dagster/partition"] == r.partition_key for r in first.run_requests)
+    assert requests_of(first, AddDynamicPartitionsRequest) == [keys]
+    assert ticks.partitions() == keys
+
+    again = ticks.tick()  # the same cursor, nothing changed
+    assert again.run_requests == [] and again.dynamic_partitions_requests == []
+    assert again.cursor == first.cursor
+
+    drop(settings.inbox, "sales/q3.pptx", b"new content")
+    assert ticks.tick().run_requests == []  # changed: waits a tick
+    changed = ticks.tick()
+    assert [r.partition_key for r in changed.run_requests] == ["sales/q3.pptx"]
+    run_keys = {r.run_key for r in first.run_requests}
+    assert changed.run_requests[0].run_key not in run_keys
+    assert changed.run_requests[0].tags["osmose/launched_by"] == "sensor"
+
+
+def test_a_removed_deck_loses_its_partition_and_its_points(setup, embedder):
+    settings, defs, instance = setup
+    drop(settings.inbox, "keep.pptx", b"keep")
+    gone = drop(settings.inbox, "gone.pptx", b"gone")
+    ticks = Ticks(defs, instance)
+    ticks.tick()
+    assert len(ticks.tick().run_requests) == 2
+
+    # Index both documents where the sensor looks (the same store and collection as the assets).
+    location = defs.resources["qdrant"].location(defs.resources["embedder"].model)
+    texts = ["Quarterly revenue grew in EMEA.", "GPU quota is requested per team."]
+    chunks = [Chunk(0, i, i + 1, i + 1, f"slide {i + 1}", text) for i, text in enumerate(texts)]
+    vectors = embedder.embed_passages(texts)
+    with open_index(location) as index:
+        for document in ("keep.pptx", "gone.pptx"):
+            index.replace_document(document, document, chunks, vectors, "all-MiniLM-L6-v2")
+        assert len(index.point_ids("gone.pptx")) == 2
+
+    gone.unlink()
+    removed = ticks.tick()
+    assert requests_of(removed, DeleteDynamicPartitionsRequest) == [["gone.pptx"]]
+    assert removed.run_requests == []
+    assert ticks.partitions() == ["keep.pptx"]
+    with open_index(location) as index:
+        assert index.point_ids("gone.pptx") == set()
+        assert len(index.point_ids("keep.pptx")) == 2
+        hits = index.search(embedder.embed_queries(["GPU quota"])[0], limit=10)
+    assert {hit.document for hit in hits} == {"keep.pptx"}
+
+    after = ticks.tick()
+    assert after.dynamic_partitions_requests == [] and after.run_requests == []
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from osmose_dagster.core.index import IndexLocation, open_index
+
+with open_index(IndexLocation(collection="c", path=Path(sys.argv[1]), lock_timeout_s=0)):
+    print("ready", flush=True)
+    sys.stdin.readline()  # hold the embedded store until told to let go
+"""
+
+
+def test_a_removal_waits_for_a_busy_store_and_is_retried_next_tick(setup, monkeypatch):
+    settings, _, instance = setup
+    monkeypatch.setenv("OSMOSE_LOCK_TIMEOUT_S", "0.5")
+    defs = build_definitions(Settings.from_env())
+    gone = drop(settings.inbox, "gone.pptx", b"gone")
+    ticks = Ticks(defs, instance)
+    ticks.tick()
+    ticks.tick()
+    assert ticks.partitions() == ["gone.pptx"]
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(settings.qdrant_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)),
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        gone.unlink()
+        busy = ticks.tick()  # points cannot be deleted now: neither is the partition
+        assert busy.dynamic_partitions_requests == []
+        assert ticks.partitions() == ["gone.pptx"]
+    finally:
+        holder.stdin.write("go\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    retried = ticks.tick()
+    assert requests_of(retried, DeleteDynamicPartitionsRequest) == [["gone.pptx"]]
+    assert ticks.partitions() == []
