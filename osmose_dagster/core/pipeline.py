@@ -8,6 +8,10 @@ from .segment import chunk_segments, segment_slides
 
 import numpy as np
 
+# Bump when extraction, segmentation or chunking changes what gets indexed: the scheduled
+# re-index then rebuilds every document (it is part of the model assets' code version).
+PIPELINE_VERSION = "1"
+
 
 def segment_deck(deck: ExtractedDeck, embedder: Embedder, *, penalty: float) -> SegmentedDeck:
     """Embed each slide, cut the deck into topic segments, and split those into model-sized chunks."""

@@ -13,6 +13,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SEGMENT_PENALTY = 1.0
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_LOCK_TIMEOUT_S = 120.0
+DEFAULT_REINDEX_CRON = "0 3 * * *"
 DEFAULT_STABLE_SECONDS = 5.0  # a dropped deck must be this old, and unchanged for one tick
 
 
@@ -29,6 +30,7 @@ class Settings:
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     gpus: str | None = None  # OSMOSE_GPUS: "0,1" or "cpu:N"; unset = discovered
     cpu_fallback: bool = False
+    reindex_cron: str = DEFAULT_REINDEX_CRON
     stable_seconds: float = DEFAULT_STABLE_SECONDS
 
     @property
@@ -71,6 +73,7 @@ class Settings:
             ),
             gpus=env.get("OSMOSE_GPUS") or None,
             cpu_fallback=(env.get("OSMOSE_CPU_FALLBACK") or "").lower() in ("1", "true", "yes"),
+            reindex_cron=env.get("OSMOSE_REINDEX_CRON") or DEFAULT_REINDEX_CRON,
             stable_seconds=_number(
                 env, "OSMOSE_STABLE_SECONDS", DEFAULT_STABLE_SECONDS, float, minimum=0
             ),

@@ -1,0 +1,44 @@
+"""Scheduled re-indexing as backfills: on a cron, every document whose segments, vectors or points
+are missing, failed, or were made by another model or pipeline version is re-materialized.
+
+Schedules cannot start backfills in Dagster 1.13; an automation condition sensor with
+`emit_backfills=True` can, and the assets' BackfillPolicy puts many documents in one run, so the
+model is loaded once per batch, not once per deck. Decks whose extraction is missing or failed
+(a corrupt file) are left to the drop-folder sensor: re-running them cannot help until the file
+changes, and they would fail a whole batch.
+"""
+
+from dagster import AssetSelection, AutomationCondition, AutomationConditionSensorDefinition, DefaultSensorStatus
+
+from .assets import GROUP
+
+AC = AutomationCondition
+
+# The part of the pipeline whose output depends on the model and the segmentation settings.
+MODEL_ASSETS = ["topic_segments", "embeddings", "qdrant_index"]
+
+
+def reindex_condition(cron: str) -> AutomationCondition:
+    outdated = AC.code_version_changed().since(AC.newly_requested() | AC.newly_updated())
+    needs_work = AC.missing() | AC.execution_failed() | outdated
+    inputs_missing = AC.any_deps_match(AC.missing() & ~AC.will_be_requested())
+    return (
+        AC.cron_tick_passed(cron) & needs_work & ~inputs_missing & ~AC.in_progress()
+    ).with_label(f"scheduled re-index ({cron})")
+
+
+def model_code_version(pipeline_version: str, model: str, penalty: float) -> str:
+    """Changes whenever the vectors would: another model, segmentation knob or pipeline version."""
+    return f"{pipeline_version}|{model}|penalty={penalty:g}"
+
+
+scheduled_reindex = AutomationConditionSensorDefinition(
+    "scheduled_reindex",
+    target=AssetSelection.assets(*MODEL_ASSETS),
+    emit_backfills=True,
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Re-index missing, failed or outdated documents as batched backfills on a cron.",
+)
+
+__all__ = ["GROUP", "MODEL_ASSETS", "model_code_version", "reindex_condition", "scheduled_reindex"]
