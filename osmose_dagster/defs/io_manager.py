@@ -49,8 +49,8 @@ class ReadableFileIOManager(ConfigurableIOManager):
             if vectors.exists():
                 values[key] = np.load(vectors)
                 continue
-            # The upstream asset is annotated `Output[dict[str, Record]]`: parse as Record.
-            record_type = typing.get_args(context.upstream_output.dagster_type.typing_type)[1]
+            # The input is annotated `dict[str, Record]` in the asset that reads it: parse as Record.
+            record_type = typing.get_args(context.dagster_type.typing_type)[1]
             raw = self._path(context, key, ".json").read_bytes()
             values[key] = TypeAdapter(record_type).validate_json(raw)
         return values
