@@ -6,10 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from dagster import (
-    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
-    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     sensor,
@@ -23,18 +21,13 @@ from ..core.settings import Settings
 from .jobs import ingest_documents
 from .partitions import documents
 from .resources import EmbedderResource, InboxResource, QdrantResource
+from .slots import runs_per_slot
 
 SENSOR_INTERVAL_S = 15
 # A tick may run 60 s, whatever the inbox holds. Each cap leaves the rest to the next tick:
 MAX_RUNS_PER_TICK = 1000  # Dagster's check of a tick's run requests grows with their square
 HASHING_BUDGET_S = 15.0  # reading new or changed decks (10,000 real decks are many GB)
 REMOVAL_LOCK_WAIT_S = 15.0  # waiting for the embedded store to delete a removed deck's points
-ACTIVE_RUN_STATUSES = [
-    DagsterRunStatus.QUEUED,
-    DagsterRunStatus.NOT_STARTED,
-    DagsterRunStatus.STARTING,
-    DagsterRunStatus.STARTED,
-]
 KEYS_LOGGED_PER_LINE = 20
 
 
@@ -90,12 +83,7 @@ def _run_requests(
     if not requests:
         return []
     slots = device_slots(os.environ.get("OSMOSE_GPUS"))
-    busy = {
-        slot: context.instance.get_runs_count(
-            RunsFilter(tags={GPU_TAG: slot}, statuses=ACTIVE_RUN_STATUSES)
-        )
-        for slot in slots
-    }
+    busy = runs_per_slot(context.instance, slots)
     chosen = spread_over_slots(len(requests), slots, busy)
     for kind, keys in (
         ("new", [r.key for r in requests if r.new]),
