@@ -19,7 +19,9 @@ MODEL_ASSETS = ["topic_segments", "embeddings", "qdrant_index"]
 
 
 def reindex_condition(cron: str) -> AutomationCondition:
-    outdated = AC.code_version_changed().since(AC.newly_requested() | AC.newly_updated())
+    # Reset only by our own request: a run that finished with the old model just before a deploy
+    # is an update too, and must not hide the change from us.
+    outdated = AC.code_version_changed().since(AC.newly_requested())
     needs_work = AC.missing() | AC.execution_failed() | outdated
     inputs_missing = AC.any_deps_match(AC.missing() & ~AC.will_be_requested())
     return (

@@ -1,0 +1,105 @@
+"""Compute slots on a machine without a GPU: which slots exist, which device a slot gives, and the
+slot lock that keeps two processes off one slot. (What a GPU slot does on a real GPU is checked
+by bench/gpu_check.py on a GPU machine; nothing here proves CUDA behaviour.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO_ROOT
+from osmose_dagster.core.device_lock import hold_slot
+from osmose_dagster.core.errors import ConfigError
+from osmose_dagster.core.gpu import cuda_device_count, device_for_slot, device_slots
+
+
+def test_configured_slots():
+    assert device_slots("0,1") == ["0", "1"]
+    assert device_slots(" 2 , 3 ") == ["2", "3"]
+    assert device_slots("cpu:3") == ["cpu-0", "cpu-1", "cpu-2"]
+    for bad in ("cpu:0", "cpu:x", "gpu0", "0;1"):
+        with pytest.raises(ConfigError, match="OSMOSE_GPUS"):
+            device_slots(bad)
+
+
+@pytest.mark.skipif(cuda_device_count() > 0, reason="this machine has a GPU")
+def test_discovery_without_gpus_gives_one_cpu_slot():
+    assert device_slots(None) == ["cpu-0"]
+
+
+def test_cpu_slot_runs_on_the_cpu():
+    choice = device_for_slot("cpu-1")
+    assert choice.device == "cpu" and "cpu-1" in choice.reason
+
+
+@pytest.mark.skipif(cuda_device_count() > 0, reason="this machine has a GPU")
+def test_a_gpu_slot_without_cuda_fails_clearly_unless_fallback_is_configured():
+    with pytest.raises(ConfigError, match="given GPU 1 .*OSMOSE_CPU_FALLBACK=1"):
+        device_for_slot("1")
+    fallback = device_for_slot("1", cpu_fallback=True)
+    assert fallback.device == "cpu" and fallback.fell_back_to_cpu
+    assert "falling back to the CPU" in fallback.reason
+
+
+def test_an_explicit_device_wins_over_the_slot():
+    assert device_for_slot("1", requested="cpu").device == "cpu"
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from osmose_dagster.core.device_lock import hold_slot
+slot = hold_slot(Path(sys.argv[1]), sys.argv[2].split(","), timeout_s=60)
+print(slot, flush=True)
+time.sleep(600)
+"""
+
+
+def _holder(lock_dir, slots: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lock_dir), slots],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+    )
+
+
+def test_a_slot_held_by_another_process_is_skipped_then_freed_by_its_death(tmp_path):
+    first = _holder(tmp_path, "cpu-0,cpu-1")
+    try:
+        assert first.stdout.readline().strip() == "cpu-0"
+        second = _holder(tmp_path, "cpu-0,cpu-1")
+        try:
+            assert second.stdout.readline().strip() == "cpu-1"
+            first.kill()  # like kill -9 in the middle of a run: the OS drops the lock
+            first.wait()
+            started = time.monotonic()
+            assert hold_slot(tmp_path, ["cpu-0"], timeout_s=30) == "cpu-0"
+            assert time.monotonic() - started < 10
+            # One process holds one slot: asking again returns the same one.
+            assert hold_slot(tmp_path, ["cpu-1", "cpu-0"]) == "cpu-0"
+        finally:
+            second.kill()
+    finally:
+        first.kill()
+
+
+def test_waiting_for_a_busy_slot_is_bounded_and_says_so(tmp_path):
+    from osmose_dagster.core.device_lock import SlotBusyError
+
+    holder = _holder(tmp_path, "cpu-0")
+    try:
+        assert holder.stdout.readline().strip() == "cpu-0"
+        code = (
+            "import sys; from pathlib import Path; from osmose_dagster.core.device_lock import hold_slot\n"
+            "try:\n hold_slot(Path(sys.argv[1]), ['cpu-0'], timeout_s=1, on_wait=print)\n"
+            "except Exception as e: print(type(e).__name__, e)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=60)
+        told = done.stdout.splitlines()
+        assert told[0].startswith("waiting for compute slot cpu-0")
+        assert told[-1].startswith(SlotBusyError.__name__) and "cpu-0" in told[-1]
+    finally:
+        holder.kill()
