@@ -47,7 +47,7 @@ def locate(inbox: Path, key: str) -> Path:
 
 def describe(inbox: Path, key: str) -> RawDocument:
     path = locate(inbox, key)
-    sha256, size = _hash(path)
+    sha256, size = file_hash(path)
     return RawDocument(document=key, path=str(path), file=path.name, size=size, sha256=sha256)
 
 
@@ -61,18 +61,18 @@ def add_to_inbox(inbox: Path, source: Path) -> str:
     if inbox.resolve() in resolved.parents:
         return document_key(inbox, resolved)
     target = inbox / source.name
-    if not target.exists() or _hash(target) != _hash(resolved):
+    if not target.exists() or file_hash(target) != file_hash(resolved):
         temporary = target.with_name(f".{target.name}.partial")
         shutil.copyfile(resolved, temporary)
         temporary.replace(target)  # atomic: a watcher never sees half a file under the real name
     return document_key(inbox, target)
 
 
-def _hash(path: Path) -> tuple[str, int]:
+def file_hash(path: str | Path) -> tuple[str, int]:
     """(sha256 hex digest, size in bytes), read in 1 MiB blocks."""
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
             size += len(block)

@@ -11,7 +11,6 @@ can cap its reading (time) and its requests: decks beyond the cap are simply tak
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Container, Iterable, Mapping, Sequence
 
-from .documents import document_key
+from .documents import document_key, file_hash
 from .errors import OsmoseError
 
 DECK_SUFFIXES = frozenset({".pptx", ".pptm", ".potx", ".ppsx", ".ppt"})
@@ -271,7 +270,7 @@ def plan_tick(
             deferred.append(key)
             continue
         try:
-            sha256 = sha256_of_file(seen.path)
+            sha256, _ = file_hash(seen.path)
             hashed += 1
             after = os.stat(seen.path)
         except OSError as error:
@@ -313,14 +312,6 @@ def plan_tick(
 
 def _inside_any(key: str, folders: Sequence[str]) -> bool:
     return any(folder == WHOLE_INBOX or key.startswith(folder + "/") for folder in folders)
-
-
-def sha256_of_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
