@@ -70,6 +70,9 @@ sys.path.insert(0, str(REPO))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# Ask NVML whether CUDA is there, so this process does not initialise CUDA before the runs.
+os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 
 JOB = "ingest_documents"
 CARRIED_MINILM = REPO / "bench" / "wheels" / "minilm-fp16"
@@ -345,6 +348,7 @@ def build_e5_sized(out_dir: Path, tokenizer_from: Path, smoke: bool) -> dict:
     """A sentence-transformers folder with e5-large's encoder dimensions and random weights."""
     import torch
     from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
+    from transformers.utils import logging as transformers_logging
 
     try:
         from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
@@ -352,6 +356,7 @@ def build_e5_sized(out_dir: Path, tokenizer_from: Path, smoke: bool) -> dict:
         from sentence_transformers.models import Normalize, Pooling, Transformer
     from sentence_transformers import SentenceTransformer
 
+    transformers_logging.disable_progress_bar()
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_from))
     dims = (
@@ -374,8 +379,8 @@ def build_e5_sized(out_dir: Path, tokenizer_from: Path, smoke: bool) -> dict:
     XLMRobertaModel(config).save_pretrained(str(hf_dir))
     tokenizer.save_pretrained(str(hf_dir))
     word = Transformer(str(hf_dir), max_seq_length=512)
-    dimension = word.get_word_embedding_dimension() if hasattr(word, "get_word_embedding_dimension") \
-        else word.get_embedding_dimension()
+    dimension = word.get_embedding_dimension() if hasattr(word, "get_embedding_dimension") \
+        else word.get_word_embedding_dimension()
     model = SentenceTransformer(
         modules=[word, Pooling(dimension, pooling_mode="mean"), Normalize()], device="cpu"
     )
@@ -526,7 +531,7 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
         raise SystemExit(f"partition order {stored} != {keys}: the range would not cover the decks")
 
     result = {"label": label, "model": str(model), "home": str(home), "partitions": keys,
-              "slots_discovered": slots, "tags": tags}
+              "slots_discovered": slots, "tags": tags, "gpu_check_pid": os.getpid()}
     daemon_log = home / "daemon.log"
     launcher = args.launcher
     daemon, run_id = None, None
@@ -540,6 +545,7 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
                     cwd=REPO, env=env, stdout=daemon_log.open("wb"), stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
+                result["daemon_pid"] = daemon.pid
                 run_id = str(uuid.uuid4())
                 launch = subprocess.run(
                     _dagster_cmd("job", "launch", "-w", str(REPO / "workspace.yaml"), "-j", JOB,
@@ -585,6 +591,9 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
         result["fork_errors"] = scan_files([home / "execute.log"])
         return result
     result.update(read_run(instance, run_id))
+    per_process = result["gpu_memory_nvidia_smi"].get("per_process_peak_mib") or {}
+    if str(result.get("run_process_pid")) in per_process:
+        result["gpu_memory_nvidia_smi"]["run_process_peak_mib"] = per_process[str(result["run_process_pid"])]
     # The run's captured stdout/stderr and the daemon's output (the event log was read above).
     logs = [daemon_log, home / "execute.log",
             *sorted(p for p in (dagster_home / "storage").rglob("*") if p.suffix not in (".db", ".db-wal"))]
@@ -640,6 +649,9 @@ def read_run(instance, run_id: str) -> dict:
         if record.start_time and record.end_time else None,
     }
     materializations: dict[str, dict] = {}
+    step_started: dict[str, float] = {}
+    step_seconds: dict[str, float] = {}
+    run_pid = None
     checks: dict[str, bool] = {}
     device_lines, process_lines, errors, fork = [], [], [], []
     for entry in instance.all_logs(run_id):
@@ -657,9 +669,15 @@ def read_run(instance, run_id: str) -> dict:
             info = getattr(event.event_specific_data, "error", None)
             errors.append(f"{kind}: {message} {info.to_string() if info else ''}".strip()[:3000])
         if kind is None and DEVICE_LINE.search(message):
-            device_lines.append(f"[{_level(entry.level)}] {message}")
+            device_lines.append(f"[{_level(entry.level)}] {entry.step_key or 'run'}: {message}")
         if kind == "ENGINE_EVENT" and re.search(r"pid|process", message, re.I):
             process_lines.append(message)
+            found = re.search(r"Executing steps in process \(pid: (\d+)\)", message)
+            run_pid = int(found.group(1)) if found else run_pid
+        if kind == "STEP_START":
+            step_started[entry.step_key] = entry.timestamp
+        elif kind == "STEP_SUCCESS" and entry.step_key in step_started:
+            step_seconds[entry.step_key] = round(entry.timestamp - step_started[entry.step_key], 1)
         text = message + (" " + str(event.event_specific_data) if event and event.event_specific_data else "")
         if FORK_ERROR.search(text):
             fork.append(f"event log: {text[:500]}")
@@ -678,6 +696,8 @@ def read_run(instance, run_id: str) -> dict:
         chunks=materializations.get("topic_segments", {}).get("chunks"),
         points=materializations.get("qdrant_index", {}).get("points"),
         checks=checks,
+        step_seconds=step_seconds,
+        run_process_pid=run_pid,
         device_log_lines=device_lines,
         run_process_lines=process_lines,
         errors=errors,
@@ -746,7 +766,7 @@ def bare_encode(model_path: Path, texts: list[str], batch_size: int, steady_seco
     if cuda:
         model.half()
 
-    def encode(batch):
+    def encode(batch, model=model):
         model.encode(batch, batch_size=batch_size, normalize_embeddings=True,
                      convert_to_numpy=True, show_progress_bar=False)
         if cuda:
@@ -778,7 +798,7 @@ def bare_encode(model_path: Path, texts: list[str], batch_size: int, steady_seco
     if cuda:
         out["peak_allocated_mib"] = round(torch.cuda.max_memory_allocated() / 2**20)
         out["peak_reserved_mib"] = round(torch.cuda.max_memory_reserved() / 2**20)
-    del model
+    del model, encode
     if cuda:
         torch.cuda.empty_cache()
     return out
@@ -797,15 +817,23 @@ def environment() -> dict:
         "cuda_available": torch.cuda.is_available(),
         "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
     }
-    for name in ("dagster", "sentence_transformers", "transformers", "qdrant_client"):
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("dagster", "sentence-transformers", "transformers", "qdrant-client", "python-pptx"):
         try:
-            info[name] = __import__(name).__version__
-        except Exception as error:  # noqa: BLE001
-            info[name] = f"missing ({error})"
-    if info["cuda_available"]:
-        props = torch.cuda.get_device_properties(0)
-        info["gpu"] = f"{props.name}, {props.total_memory / 2**30:.1f} GiB"
+            info[name] = version(name)
+        except PackageNotFoundError:
+            info[name] = "missing"
     return info
+
+
+def gpu_name() -> str | None:
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    props = torch.cuda.get_device_properties(0)
+    return f"{props.name}, {props.total_memory / 2**30:.1f} GiB"
 
 
 def table(rows: list[list[str]]) -> list[str]:
@@ -876,6 +904,7 @@ def main() -> int:
                 continue
             say(f"[{result['label']}] bare SentenceTransformer.encode of the run's {len(texts)} chunk texts ...")
             result["bare"] = bare_encode(Path(result["model"]), texts, 64, steady)
+        env["gpu"] = gpu_name()
     except Exception as error:  # noqa: BLE001 - the report must still be written
         import traceback
 
@@ -919,7 +948,7 @@ def print_report(report: dict) -> None:
     say(f"GPU check ({report['mode']}), {report['total_seconds']}s")
     env = report.get("environment", {})
     say(f"python {env.get('python')}, torch {env.get('torch')}, dagster {env.get('dagster')}, "
-        f"sentence-transformers {env.get('sentence_transformers')}, transformers {env.get('transformers')}, "
+        f"sentence-transformers {env.get('sentence-transformers')}, transformers {env.get('transformers')}, "
         f"CUDA available: {env.get('cuda_available')} {env.get('gpu', '')}")
     rows = [["model", "device", "device name", "run", "slides", "chunks", "texts/s dagster",
              "texts/s bare", "bare steady", "peak alloc bare", "peak run proc (smi)", "run id"]]
@@ -928,7 +957,7 @@ def print_report(report: dict) -> None:
         smi = m.get("gpu_memory_nvidia_smi") or {}
         smi_peak = smi.get("run_process_peak_mib") or smi.get("gpu_used_peak_minus_before_mib")
         rows.append([
-            Path(m["model"]).name[:28], fmt(m.get("device")), fmt(m.get("device_name"))[:28],
+            f"{m['label']}: {Path(m['model']).name}"[:32], fmt(m.get("device")), fmt(m.get("device_name"))[:28],
             f"{m.get('status')} ({m.get('launcher', '')[:7]})", fmt(m.get("slides")), fmt(m.get("chunks")),
             fmt(m.get("texts_per_second")), fmt(bare.get("texts_per_second")),
             fmt(bare.get("texts_per_second_steady")), fmt(bare.get("peak_allocated_mib"), " MiB"),
@@ -944,6 +973,8 @@ def print_report(report: dict) -> None:
     say("peak run proc (smi): nvidia-smi, the run process's device memory (CUDA context and allocator")
     say("  cache included), or the GPU's used memory less its level before the run where the driver")
     say("  lists no processes.")
+    say("e5-sized: random weights, vocab 30522 (BERT WordPiece) instead of 250002: the real")
+    say("  multilingual-e5-large holds about 430 MiB more fp16 weights (its embedding table); same encoder.")
     for m in report.get("models", []):
         say(f"[{m['label']}] {m['model']}")
         info = m.get("model_info", {})
@@ -953,6 +984,9 @@ def print_report(report: dict) -> None:
         say(f"  peak memory in the project's metadata: {m.get('peak_memory_in_metadata') or 'none (not reported by the asset)'}")
         say(f"  nvidia-smi during the run: {m.get('gpu_memory_nvidia_smi')}")
         say(f"  checks: {m.get('checks')}; run tags: {m.get('run_tags')}; slots discovered: {m.get('slots_discovered')}")
+        say(f"  processes: gpu_check pid {m.get('gpu_check_pid')}, dagster-daemon pid {m.get('daemon_pid', '-')}, "
+            f"run process pid {m.get('run_process_pid')} (via {m.get('launcher')}); run {m.get('run_seconds')}s, "
+            f"steps {m.get('step_seconds')}")
         for line in m.get("run_process_lines", []):
             say(f"  engine: {line}")
         for line in m.get("device_log_lines", []):
