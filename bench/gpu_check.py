@@ -605,7 +605,7 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
 
 def wait_for_run(instance, run_id: str, timeout: float, daemon) -> str:
     deadline = time.monotonic() + timeout
-    not_started_deadline = time.monotonic() + 180
+    not_started_deadline = time.monotonic() + 90
     last = None
     while time.monotonic() < deadline:
         run = instance.get_run_by_id(run_id)
@@ -846,12 +846,13 @@ def fmt(value, suffix: str = "") -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--smoke", action="store_true", help="1 sample deck + 20 slides, tiny XLM-R (CPU dry run)")
     parser.add_argument("--minilm", help="MiniLM folder (default: the packaged one, else bench/wheels/minilm-fp16)")
     parser.add_argument("--launcher", choices=["daemon", "execute"], default="daemon")
     parser.add_argument("--models", default="minilm,e5", help="comma-separated: minilm, e5")
-    parser.add_argument("--run-timeout", type=float, default=900)
+    parser.add_argument("--run-timeout", type=float, default=240,
+                        help="seconds a run may take (the device tool stops a command at 600 s)")
     parser.add_argument("--steady-seconds", type=float, default=None, help="bare encode repeat time")
     parser.add_argument("--work", help="working folder (default: a temporary one, removed at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
@@ -894,6 +895,7 @@ def main() -> int:
             for line in result.get("errors", []):
                 say(f"  ERROR: {line[:1500]}")
             report["models"].append(result)
+            write_out(report)  # so far, in case the command is stopped before the end
 
         # Bare passes last: this process then held no GPU memory while the runs went on.
         for result in report["models"]:
@@ -949,7 +951,7 @@ def print_report(report: dict) -> None:
     env = report.get("environment", {})
     say(f"python {env.get('python')}, torch {env.get('torch')}, dagster {env.get('dagster')}, "
         f"sentence-transformers {env.get('sentence-transformers')}, transformers {env.get('transformers')}, "
-        f"CUDA available: {env.get('cuda_available')} {env.get('gpu', '')}")
+        f"CUDA available: {env.get('cuda_available')} {env.get('gpu') or ''}")
     rows = [["model", "device", "device name", "run", "slides", "chunks", "texts/s dagster",
              "texts/s bare", "bare steady", "peak alloc bare", "peak run proc (smi)", "run id"]]
     for m in report.get("models", []):

@@ -22,6 +22,7 @@ WHEELS=$(realpath "${WHEELS:-bench/wheels}")
 VENV=${GPU_CHECK_VENV:-/tmp/osmose-gpu-venv}
 export PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 t0=$(date +%s)
+if [ -n "${OUT:-}" ]; then mkdir -p "$OUT" && exec > >(tee "$OUT/gpu_check_sh.log") 2>&1; fi
 fail() { echo "gpu_check.sh: $*" >&2; exit 2; }
 step() { echo "== [$(($(date +%s) - t0))s] $*"; }
 

