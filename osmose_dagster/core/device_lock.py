@@ -63,11 +63,6 @@ def hold_slot(
             delay = min(delay * 1.5, 2.0)
 
 
-def held_slot(lock_dir: Path) -> str | None:
-    entry = _held.get(lock_dir.resolve())
-    return entry[0] if entry else None
-
-
 def _try_lock(path: Path):
     handle = open(path, "a+")
     try:
