@@ -6,6 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
@@ -63,7 +65,9 @@ def ingest_new_decks(
             f"{MAX_RUNS_PER_TICK} runs and {HASHING_BUDGET_S:.0f} s of reading per tick)"
         )
     removed, not_removed = _delete_points(context, plan, qdrant, embedder)
-    run_requests = _run_requests(context, plan.requests)
+    run_requests = _run_requests(
+        context, [r for r in plan.requests if not _already_indexed(context, r)]
+    )
     partition_requests = []
     if plan.requests:  # existing keys are skipped by Dagster; adding each keeps runs resolvable
         partition_requests.append(documents.build_add_request([r.key for r in plan.requests]))
@@ -99,6 +103,28 @@ def _run_requests(
         )
         for request, slot in zip(requests, chosen)
     ]
+
+
+def _already_indexed(context: SensorEvaluationContext, request: DeckRequest) -> bool:
+    """This exact content was indexed already: by `osmose ingest`, the UI, or before the cursor
+    was reset. Re-running it would only spend GPU time to change nothing."""
+    raw = _latest_materialization(context.instance, "raw_documents", request.key)
+    if raw is None or raw.asset_materialization.metadata.get("sha256") is None:
+        return False
+    if raw.asset_materialization.metadata["sha256"].value != request.sha256:
+        return False
+    indexed = _latest_materialization(context.instance, "qdrant_index", request.key)
+    if indexed is None or indexed.storage_id < raw.storage_id:
+        return False
+    context.log.info(f"{request.key}: this content is already indexed; no run needed")
+    return True
+
+
+def _latest_materialization(instance, asset: str, partition: str):
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
+    return records[0] if records else None
 
 
 def _delete_points(context, plan: TickPlan, qdrant: QdrantResource, embedder: EmbedderResource):

@@ -201,3 +201,22 @@ def test_a_removal_waits_for_a_busy_store_and_is_retried_next_tick(setup, monkey
     retried = ticks.tick()
     assert requests_of(retried, DeleteDynamicPartitionsRequest) == [["gone.pptx"]]
     assert ticks.partitions() == []
+
+
+def test_a_deck_already_indexed_with_the_same_content_gets_no_second_run(setup, sample_decks):
+    """`osmose ingest` (or a reset cursor) must not make the sensor redo finished work."""
+    settings, defs, instance = setup
+    deck = sample_decks["ml_platform_onboarding_en.pptx"]
+    path = drop(settings.inbox, "onboarding.pptx", deck.read_bytes())
+    instance.add_dynamic_partitions("documents", ["onboarding.pptx"])
+    result = defs.resolve_job_def("ingest_documents").execute_in_process(
+        partition_key="onboarding.pptx", instance=instance
+    )
+    assert result.success
+    ticks = Ticks(defs, instance)
+    ticks.tick()
+    assert ticks.tick().run_requests == []
+
+    drop(settings.inbox, "onboarding.pptx", path.read_bytes() + b"\0")  # changed content
+    ticks.tick()
+    assert [r.partition_key for r in ticks.tick().run_requests] == ["onboarding.pptx"]
