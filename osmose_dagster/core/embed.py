@@ -50,6 +50,7 @@ class EncodeStats:
     texts: int = 0
     seconds: float = 0.0
     batch_size: int = 0
+    peak_memory_bytes: int = 0  # CUDA: peak allocated on the device; CPU: the process's peak RSS
 
     @property
     def texts_per_second(self) -> float:
@@ -95,6 +96,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         started = time.perf_counter()
+        _reset_peak_memory(self.device.device)
         batch_size = self.batch_size
         while True:
             try:
@@ -116,7 +118,26 @@ class Embedder:
             stats.texts += len(texts)
             stats.seconds += time.perf_counter() - started
             stats.batch_size = batch_size
+            stats.peak_memory_bytes = max(stats.peak_memory_bytes, peak_memory(self.device.device))
         return vectors.astype(np.float32, copy=False)
+
+
+def _reset_peak_memory(device: str) -> None:
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory(device: str) -> int:
+    """Bytes: peak allocated on a CUDA device since the last reset, or the process's peak RSS."""
+    if device.startswith("cuda"):
+        import torch
+
+        return int(torch.cuda.max_memory_allocated(device))
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
 def _empty_device_cache() -> None:

@@ -31,6 +31,7 @@ class Settings:
     gpus: str | None = None  # OSMOSE_GPUS: "0,1" or "cpu:N"; unset = discovered
     cpu_fallback: bool = False
     reindex_cron: str = DEFAULT_REINDEX_CRON
+    metrics: str | None = None  # OSMOSE_METRICS_DIR
     stable_seconds: float = DEFAULT_STABLE_SECONDS
 
     @property
@@ -44,6 +45,10 @@ class Settings:
     @property
     def asset_storage(self) -> Path:
         return self.home / "assets"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return Path(self.metrics) if self.metrics else self.home / "metrics"
 
     @property
     def locks(self) -> Path:
@@ -74,6 +79,7 @@ class Settings:
             gpus=env.get("OSMOSE_GPUS") or None,
             cpu_fallback=(env.get("OSMOSE_CPU_FALLBACK") or "").lower() in ("1", "true", "yes"),
             reindex_cron=env.get("OSMOSE_REINDEX_CRON") or DEFAULT_REINDEX_CRON,
+            metrics=env.get("OSMOSE_METRICS_DIR") or None,
             stable_seconds=_number(
                 env, "OSMOSE_STABLE_SECONDS", DEFAULT_STABLE_SECONDS, float, minimum=0
             ),

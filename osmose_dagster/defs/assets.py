@@ -5,6 +5,7 @@ A run holds one document (sensor, UI, CLI) or a batch of them (a backfill, so th
 loaded once for many decks): values are `{partition key: value}`, metadata covers the batch.
 """
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from dagster import (
 from ..core import documents as inbox_files
 from ..core.embed import EncodeStats
 from ..core.index import WriteReport, open_index
+from ..core.metrics import write_embedding_metrics
 from ..core.pipeline import embed_chunks, segment_deck, vector_problems
 from ..core.pptx_extract import extract_slides
 from ..core.records import ExtractedDeck, RawDocument, SegmentedDeck
@@ -118,6 +120,18 @@ def embeddings(
     model = embedder.load_for_run(context)
     stats = EncodeStats()
     vectors = {key: embed_chunks(deck, model, stats) for key, deck in topic_segments.items()}
+    device = model.device_description()
+    if embedder.metrics_dir:
+        write_embedding_metrics(
+            Path(embedder.metrics_dir),
+            model=embedder.model,
+            device=device["device"],
+            device_name=str(device["device_name"]),
+            texts=stats.texts,
+            texts_per_second=stats.texts_per_second,
+            peak_memory_bytes=stats.peak_memory_bytes,
+            finished_at=time.time(),
+        )
     yield Output(
         vectors,
         metadata={
@@ -125,9 +139,10 @@ def embeddings(
             "vectors": sum(len(v) for v in vectors.values()),
             "dimension": model.dimension,
             "model": embedder.model,
-            **model.device_description(),
+            **device,
             "embedding_seconds": round(stats.seconds, 3),
             "texts_per_second": round(stats.texts_per_second, 1),
+            "peak_memory_mib": round(stats.peak_memory_bytes / 2**20, 1),
             "batch_size": stats.batch_size,
         },
     )

@@ -30,6 +30,7 @@ class EmbedderResource(ConfigurableResource):
     gpus: str | None = None  # OSMOSE_GPUS; unset = the GPUs this machine has, else one CPU slot
     lock_dir: str
     cpu_fallback: bool = False
+    metrics_dir: str | None = None  # a Prometheus text file per device after each run
 
     def load_for_run(self, context) -> Embedder:
         tagged = context.run.tags.get(GPU_TAG)
@@ -102,6 +103,7 @@ def _embedder(settings: Settings, model: str) -> EmbedderResource:
         gpus=settings.gpus,
         lock_dir=str(settings.locks),
         cpu_fallback=settings.cpu_fallback,
+        metrics_dir=str(settings.metrics_dir),
     )
 
 

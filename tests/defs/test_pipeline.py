@@ -77,7 +77,24 @@ def test_ui_metadata_shows_segments_model_and_timing(ingested):
     assert embedded["device"] == "cpu"
     assert embedded["dimension"] == 384
     assert embedded["embedding_seconds"] > 0 and embedded["texts_per_second"] > 0
+    assert embedded["peak_memory_mib"] > 100  # on the CPU: the run process's peak RSS
     assert outcome.metadata["extracted_slides"]["characters"] > 1000
+
+
+def test_each_run_leaves_a_prometheus_textfile_with_its_figures(ingested):
+    settings, _ = ingested
+    text = (settings.metrics_dir / "osmose_embedding_cpu.prom").read_text()
+    labels = '{device="cpu",device_name="CPU",model="all-MiniLM-L6-v2"}'
+    values = {}
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            name, value = line.split(" ")
+            assert name.endswith(labels), line
+            values[name.removesuffix(labels)] = float(value)
+    assert values["osmose_embedding_texts_per_second"] > 0
+    assert values["osmose_embedding_texts"] >= 1
+    assert values["osmose_embedding_peak_memory_bytes"] > 100 * 2**20
+    assert "# TYPE osmose_embedding_texts_per_second gauge" in text
 
 
 @pytest.mark.parametrize(
