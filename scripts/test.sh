@@ -3,4 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+# The UI test drives Debian's Chromium (Playwright never downloads a browser here). Installed when
+# missing and we can; otherwise that test fails saying so (OSMOSE_SKIP_BROWSER=1 skips it on purpose).
+if [ ! -x /usr/bin/chromium ] && [ "${OSMOSE_SKIP_BROWSER:-}" != 1 ] \
+   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing Debian's chromium for the UI test (apt-get, once) ..." >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends chromium; } >/dev/null \
+    || echo "could not install chromium: the UI test will fail" >&2
+fi
 exec .venv/bin/python -m pytest "$@"
