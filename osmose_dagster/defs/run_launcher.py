@@ -1,0 +1,96 @@
+"""dagster-docker's DockerRunLauncher, plus one rule: a run's container sees exactly its GPU.
+
+The run queue gives each run that embeds a compute slot (the `osmose/gpu` tag: a GPU id, or
+`cpu-N`). DockerRunLauncher applies the same container arguments to every run, so this subclass
+adds, per run, the one thing that depends on the tag:
+
+- GPU `N`: an NVIDIA device request for device `N` only (`docker run --gpus device=N`), and
+  `OSMOSE_DEVICE=cuda:0`, because a container given one GPU sees it as its CUDA device 0 (unless
+  the deployment forces another OSMOSE_DEVICE, e.g. `cpu`, which is then left alone);
+- a `cpu-N` slot, or no tag: no device request, so CPU-only hosts need no NVIDIA runtime.
+
+The override point is `get_container_context(run)`: DockerRunLauncher builds every container
+(launch, resume) from it, and reads it again to find or stop the container, so the per-run
+arguments live in one place and the parent's launch code is used unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+from dagster._core.storage.dagster_run import DagsterRun
+from dagster_docker import DockerRunLauncher
+from dagster_docker.container_context import DockerContainerContext
+from docker.types import DeviceRequest
+
+from ..core.gpu import GPU_TAG
+
+
+def gpu_of(tags: Mapping[str, str]) -> str | None:
+    """The GPU id a run was given, or None for a CPU slot or an untagged run."""
+    slot = (tags.get(GPU_TAG) or "").strip()
+    return slot if slot.isdigit() else None
+
+
+def device_requests_for(tags: Mapping[str, str]) -> list[DeviceRequest]:
+    gpu = gpu_of(tags)
+    return [DeviceRequest(device_ids=[gpu], capabilities=[["gpu"]])] if gpu is not None else []
+
+
+def env_for(
+    tags: Mapping[str, str], env_vars: Sequence[str], environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """Extra env vars for the run container (appended, so they win over the configured ones).
+
+    `env_vars` are the launcher's (`NAME` takes its value from `environ`, the daemon's
+    environment, as dagster-docker does; `NAME=value` is literal).
+    """
+    if gpu_of(tags) is None:
+        return []
+    environ = os.environ if environ is None else environ
+    device = None
+    for item in env_vars:
+        name, has_value, value = item.partition("=")
+        if name == "OSMOSE_DEVICE":
+            device = value if has_value else environ.get(name)
+    if (device or "auto").strip().lower() != "auto":
+        return []  # an explicit OSMOSE_DEVICE (cpu, cuda:N) is the operator's choice
+    return ["OSMOSE_DEVICE=cuda:0"]
+
+
+def with_run_gpu(
+    context: DockerContainerContext,
+    tags: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+) -> DockerContainerContext:
+    """The container context of one run: the configured one plus its GPU (pure; no engine)."""
+    kwargs = {k: v for k, v in context.container_kwargs.items() if k != "device_requests"}
+    requests = device_requests_for(tags)
+    if requests:
+        kwargs["device_requests"] = requests
+    return DockerContainerContext(
+        registry=context.registry,
+        env_vars=[*context.env_vars, *env_for(tags, context.env_vars, environ)],
+        networks=context.networks,
+        container_kwargs=kwargs,
+    )
+
+
+class GpuDockerRunLauncher(DockerRunLauncher):
+    """DockerRunLauncher whose run containers get exactly the GPU of their `osmose/gpu` tag.
+
+    Configured like DockerRunLauncher (image, network(s), env_vars, container_kwargs), except
+    that `container_kwargs.device_requests` is refused: GPUs are assigned per run, here.
+    """
+
+    def __init__(self, *args, container_kwargs=None, **kwargs):
+        if container_kwargs and "device_requests" in container_kwargs:
+            raise ValueError(
+                "GpuDockerRunLauncher gives each run container the GPU of its osmose/gpu tag; "
+                "remove device_requests from run_launcher.config.container_kwargs"
+            )
+        super().__init__(*args, container_kwargs=container_kwargs, **kwargs)
+
+    def get_container_context(self, dagster_run: DagsterRun) -> DockerContainerContext:
+        return with_run_gpu(super().get_container_context(dagster_run), dagster_run.tags)
