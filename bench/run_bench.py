@@ -1,0 +1,437 @@
+"""Issue 6 benchmark: the project through Dagster against the plain script, on generated decks.
+
+    .venv/bin/python bench/run_bench.py --repeat 3            # every row (resumes, see below)
+    .venv/bin/python bench/run_bench.py --quick               # smoke test: rows a and b, once
+    .venv/bin/python bench/run_bench.py --rows a,b --repeat 3 --budget 540
+
+Rows (each measurement is a fresh process, timed from outside by bench/measure.py):
+  a           the plain script (bench/plain_script.py) on the 230-slide deck
+  b           the project on the 230-slide deck: `osmose ingest DECK` (one Dagster run,
+              execute_in_process, in a fresh OSMOSE_HOME and DAGSTER_HOME)
+  c-plain     the plain script's loop over the 50 decks, model loaded once
+  c-cli       `osmose ingest` of the 50 decks: one process, one run per deck
+  c-backfill  the runs a backfill of the 50 decks makes under BackfillPolicy.multi_run(25): one
+              `dagster job execute` process per batch of 25 partitions (the partition-range tags
+              the backfill daemon puts on its runs), one after the other as one compute slot
+              allows; the daemon's own scheduling latency is not included
+  b-daemon, c-sensor  not measured yet (printed as TODO rows)
+
+Columns: texts embedded; seconds of model load, extract, segment, embed, index (plain: the
+script's own timers; project: STEP_START to STEP_SUCCESS of each step from the run's event log,
+summed over the runs of the measurement: extract = raw_documents + extracted_slides, segment =
+topic_segments less the model load it contains, embed = embeddings, index = qdrant_index; load
+= importing torch and sentence-transformers and loading the model: in the plain script from its
+start to the model being ready; in a run, from topic_segments' inputs being loaded to the
+embedder resource's "model ... loaded" line, summed over runs, which in a later run of the same
+process is only the slot lock and the cached model); other = wall less those
+(interpreter start, imports, Dagster's definitions, instance and per-run work); wall = the whole
+process (or processes) from spawn to exit; cpu = user + system seconds of the process tree; peak
+RSS = ru_maxrss of RUSAGE_CHILDREN in the wrapper (the largest single process); x plain = wall
+over the plain row's on the same decks, x plain cpu = the same for cpu seconds. Each cell is the median over the measurements.
+
+Every measurement is appended to --results (JSON lines). A later invocation with the same
+workload and settings reuses them and only adds what is missing up to --repeat, so a full table
+can be filled in several invocations (--budget stops starting new measurements after that many
+seconds); --fresh ignores earlier measurements.
+
+Timings depend on the machine and on what else runs on it: on a shared box, compare the rows of
+one table, not tables of different days; `cpu s` is less sensitive to other load than `wall s`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from workloads import describe, workload_specs, write_workload  # noqa: E402
+
+PYTHON = sys.executable
+JOB = "ingest_documents"
+STAGES = ["load", "extract", "segment", "embed", "index"]
+BENCH_VERSION = 2  # bump when a column's definition changes: older measurements are not reused
+LOADED = re.compile(r"loaded in ([0-9.]+)s")
+
+ROWS = {
+    "a": ("plain script, 230-slide deck", "big", "plain", None),
+    "b": ("osmose ingest (1 Dagster run), 230-slide deck", "big", "cli", "a"),
+    "b-daemon": ("run launched by dagster-daemon, 230-slide deck", "big", "todo", "a"),
+    "c-plain": ("plain script loop, model loaded once", "many", "plain", None),
+    "c-cli": ("osmose ingest: 1 process, 1 run per deck", "many", "cli", "c-plain"),
+    "c-backfill": ("backfill runs: 1 process per {batch} decks", "many", "backfill", "c-plain"),
+    "c-sensor": ("drop folder + sensor + daemon (1 run per deck)", "many", "todo", "c-plain"),
+}
+TODO_NOTE = {
+    "b-daemon": "TODO: `dagster job launch` with a real dagster-daemon (see gpu_check.py "
+                "dagster_ingest); peak RSS must then come from the run process, not a wrapper",
+    "c-sensor": "TODO: copy the decks into the inbox of a real daemon deployment "
+                "(tests/integration/deployment.py) and time until the 50th run succeeds",
+}
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def measure(command: list[str], folder: Path, env: dict | None = None) -> dict:
+    """One fresh wrapper process per measurement (its RUSAGE_CHILDREN is this command only)."""
+    result = folder / f"measure-{time.monotonic_ns()}.json"
+    subprocess.run([PYTHON, str(BENCH / "measure.py"), str(result), "--cwd", str(REPO), "--", *command],
+                   env=env, check=True)
+    data = json.loads(result.read_text())
+    if data["rc"] != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} ... exited {data['rc']}:\n{data['stderr_tail']}")
+    return data
+
+
+def measure_plain(decks: list[Path], folder: Path, args) -> dict:
+    data = measure([PYTHON, str(BENCH / "plain_script.py"), "--json", "--device", args.device,
+                    "--chunking", args.chunking, *map(str, decks)], folder)
+    inner = json.loads(data["stdout"].strip().splitlines()[-1])
+    stages = inner["stages_s"]
+    return {
+        "wall_s": data["wall_s"], "cpu_s": data["cpu_s"], "peak_rss_mib": data["peak_rss_mib"],
+        **{s: stages[s] for s in STAGES},
+        "load": round(stages["imports"] + stages["load"], 3),  # as the project's: imports included
+        "imports": stages["imports"], "model_load": stages["load"],
+        "texts": inner["texts_embedded"], "characters": inner["characters_embedded"],
+        "slides": inner["slides"], "points": inner["points"],
+    }
+
+
+def project_env(home: Path, args) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OSMOSE_", "QDRANT_"))}
+    env.update(
+        OSMOSE_HOME=str(home),
+        DAGSTER_HOME=str(home / "dagster"),
+        OSMOSE_DEVICE=args.device,
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONPATH=os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    )
+    return env
+
+
+def measure_project(kind: str, decks: list[Path], folder: Path, args) -> dict:
+    home = folder / "home"
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(parents=True)
+    shutil.copyfile(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = project_env(home, args)
+    calls = []
+    if kind == "cli":
+        calls.append([str(Path(PYTHON).parent / "osmose"), "ingest", "--json", *map(str, decks)])
+    elif kind == "backfill":
+        calls = backfill_calls(decks, home, dagster_home, args.backfill_batch)
+    else:
+        raise ValueError(kind)
+    done = [measure(call, folder, env) for call in calls]
+    runs = read_runs(dagster_home)
+    failed = [r for r in runs if r["status"] != "SUCCESS"]
+    if failed or not runs:
+        raise RuntimeError(f"run(s) did not succeed: {failed or 'no runs'}")
+    steps: dict[str, float] = {}
+    for run in runs:
+        for step, seconds in run["steps"].items():
+            steps[step] = steps.get(step, 0.0) + seconds
+    load = sum(r["load_s"] for r in runs)  # imports + model load in a process's first run
+    slides = sum(r["slides"] for r in runs)
+    chunks = sum(r["chunks"] for r in runs)
+    return {
+        "wall_s": round(sum(d["wall_s"] for d in done), 3),
+        "cpu_s": round(sum(d["cpu_s"] for d in done), 3),
+        "peak_rss_mib": max(d["peak_rss_mib"] for d in done),
+        "load": round(load, 3),
+        "extract": round(steps.get("raw_documents", 0) + steps.get("extracted_slides", 0), 3),
+        "segment": round(steps.get("topic_segments", 0) - load, 3),
+        "embed": round(steps.get("embeddings", 0), 3),
+        "index": round(steps.get("qdrant_index", 0), 3),
+        "texts": slides + chunks, "slide_texts": slides, "chunk_texts": chunks, "slides": slides,
+        "runs": len(runs), "processes": len(calls),
+        "run_overhead_s": round(sum(r["run_s"] - sum(r["steps"].values()) for r in runs), 3),
+        "chunk_embed_texts_per_s": _rate(chunks, sum(r["embedding_seconds"] for r in runs)),
+    }
+
+
+def backfill_calls(decks: list[Path], home: Path, dagster_home: Path, batch_size: int) -> list[list[str]]:
+    """Decks in the inbox and their partitions added (as the sensor leaves them), then one
+    `dagster job execute` per batch with the tags the backfill daemon gives a multi-run batch."""
+    from dagster import DagsterInstance
+
+    from osmose_dagster.core.gpu import GPU_TAG, device_slots
+    inbox = home / "inbox"
+    inbox.mkdir(parents=True)
+    keys = []
+    for deck in decks:
+        shutil.copyfile(deck, inbox / deck.name)
+        keys.append(deck.name)
+    instance = DagsterInstance.from_config(str(dagster_home))
+    try:
+        instance.add_dynamic_partitions("documents", keys)
+        stored = list(instance.get_dynamic_partitions("documents"))
+    finally:
+        instance.dispose()
+    if stored != keys:
+        raise RuntimeError("partition order differs from the decks' order: ranges would not match")
+    slot = device_slots(None)[0]
+    calls = []
+    for start in range(0, len(keys), batch_size):
+        batch = keys[start : start + batch_size]
+        tags = {
+            "dagster/asset_partition_range_start": batch[0],
+            "dagster/asset_partition_range_end": batch[-1],
+            GPU_TAG: slot,
+            "osmose/launched_by": "bench backfill",
+            "osmose/bench_call": str(len(calls)),
+        }
+        calls.append([PYTHON, "-m", "dagster", "job", "execute", "-m", "osmose_dagster.definitions",
+                      "-j", JOB, "--tags", json.dumps(tags)])
+    return calls
+
+
+def read_runs(dagster_home: Path) -> list[dict]:
+    """Per run: status, seconds per step, run seconds, model load, slides, chunks."""
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.from_config(str(dagster_home))
+    try:
+        out = []
+        for record in instance.get_run_records():
+            run = record.dagster_run
+            starts, steps, ready, loaded = {}, {}, None, None
+            run_start = run_end = None
+            meta: dict[str, dict] = {}
+            for entry in instance.all_logs(run.run_id):
+                event = entry.dagster_event
+                if event is None:
+                    # The embedder resource's line, once the ML stack is imported and the model
+                    # loaded (or found loaded, in a later run of the same process).
+                    if LOADED.search(entry.user_message or "") and loaded is None:
+                        loaded = entry.timestamp
+                    continue
+                kind = event.event_type_value
+                if kind == "STEP_START":
+                    starts[event.step_key] = entry.timestamp
+                elif kind == "STEP_INPUT" and event.step_key == "topic_segments":
+                    ready = entry.timestamp
+                elif kind == "STEP_SUCCESS":
+                    steps[event.step_key] = entry.timestamp - starts[event.step_key]
+                elif kind in ("RUN_START", "PIPELINE_START"):
+                    run_start = entry.timestamp
+                elif kind in ("RUN_SUCCESS", "RUN_FAILURE", "PIPELINE_SUCCESS", "PIPELINE_FAILURE"):
+                    run_end = entry.timestamp
+                elif kind == "ASSET_MATERIALIZATION":
+                    m = event.event_specific_data.materialization
+                    meta[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
+            out.append({
+                "run_id": run.run_id,
+                "status": run.status.value,
+                "call": int(run.tags.get("osmose/bench_call", 0)),
+                "steps": steps,
+                "run_s": (run_end - run_start) if run_start and run_end else sum(steps.values()),
+                "load_s": (loaded - ready) if loaded and ready else 0.0,
+                "slides": meta.get("extracted_slides", {}).get("slides", 0),
+                "chunks": meta.get("topic_segments", {}).get("chunks", 0),
+                "embedding_seconds": meta.get("embeddings", {}).get("embedding_seconds", 0.0),
+            })
+        return out
+    finally:
+        instance.dispose()
+
+
+def _rate(count: float, seconds: float):
+    return round(count / seconds, 1) if seconds else None
+
+
+# --------------------------------------------------------------------------- table
+
+
+def code_version() -> str:
+    """sha256 of the package's sources and dagster.yaml: measurements of other code are not mixed."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted([*(REPO / "osmose_dagster").rglob("*.py"), REPO / "dagster.yaml"]):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    commit = ""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=REPO, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except OSError:
+        pass
+    return f"{commit or 'nogit'}:{digest.hexdigest()[:12]}"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def median(records: list[dict], key: str):
+    values = [r[key] for r in records if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def table(results: dict[str, list[dict]], selected: list[str], workloads: dict[str, str],
+          batch: int) -> list[str]:
+    header = ["row", "what", "decks", "n", "texts", *STAGES, "other", "wall s", "cpu s",
+              "peak RSS MiB", "x plain", "x plain cpu"]
+    lines = [header]
+    for row in selected:
+        title, workload, kind, ref = ROWS[row]
+        title = title.format(batch=batch)
+        records = results.get(row, [])
+        if kind == "todo" or not records:
+            lines.append([row, title, workloads.get(workload, ""), "0"] + ["-"] * (len(header) - 5)
+                         + ["TODO" if kind == "todo" else "-", "-"])
+            continue
+        med = {k: median(records, k) for k in [*STAGES, "wall_s", "cpu_s", "peak_rss_mib", "texts"]}
+        other = med["wall_s"] - sum(med[s] or 0 for s in STAGES)
+        ratio = cpu_ratio = "-"
+        if ref and results.get(ref):
+            ratio = f"{med['wall_s'] / median(results[ref], 'wall_s'):.2f}"
+            cpu_ratio = f"{med['cpu_s'] / median(results[ref], 'cpu_s'):.2f}"
+        lines.append([row, title, workloads.get(workload, ""), str(len(records)), f"{med['texts']:.0f}",
+                      *[f"{med[s]:.1f}" for s in STAGES], f"{other:.1f}", f"{med['wall_s']:.1f}",
+                      f"{med['cpu_s']:.1f}", f"{med['peak_rss_mib']:.0f}", ratio, cpu_ratio])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
+    return text
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="measurements per row (median)")
+    parser.add_argument("--quick", action="store_true", help="rows a and b once: a smoke test")
+    parser.add_argument("--rows", help=f"comma-separated, of {', '.join(ROWS)} (default: all)")
+    parser.add_argument("--decks", type=int, default=50, help="use the first N of the 50 decks")
+    parser.add_argument("--backfill-batch", type=int, default=None,
+                        help="partitions per backfill run (default: the assets' BackfillPolicy, 25)")
+    parser.add_argument("--device", default="cpu", help="OSMOSE_DEVICE and the plain script's device")
+    parser.add_argument("--chunking", default="slide", help="plain script: slide or window:N")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "osmose-bench",
+                        help="workloads (cached) and scratch folders")
+    parser.add_argument("--results", type=Path, help="JSON lines of measurements (default: WORK/results.jsonl)")
+    parser.add_argument("--fresh", action="store_true", help="ignore earlier measurements")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="start no new measurement after this many seconds")
+    parser.add_argument("--keep", action="store_true", help="keep each measurement's scratch folder")
+    args = parser.parse_args()
+    if args.quick:
+        args.repeat, rows = 1, ["a", "b"]
+    else:
+        rows = args.rows.split(",") if args.rows else list(ROWS)
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
+
+    if args.backfill_batch is None:
+        from osmose_dagster.defs.assets import DOCUMENTS_PER_BACKFILL_RUN
+
+        args.backfill_batch = DOCUMENTS_PER_BACKFILL_RUN
+    args.work.mkdir(parents=True, exist_ok=True)
+    results_path = args.results or args.work / "results.jsonl"
+    decks = {"big": write_workload("big", args.work / "workloads" / "big"),
+             "many": write_workload("many", args.work / "workloads" / "many")[: args.decks]}
+    big = describe(args.work / "workloads" / "big")
+    workloads = {"big": f"1 ({big['slides']} slides)",
+                 "many": f"{len(decks['many'])} ({_slides(decks['many'])} slides)"}
+    config = {"bench": BENCH_VERSION, "code": code_version(), "device": args.device, "backfill_batch": args.backfill_batch, "chunking": args.chunking, "decks": len(decks["many"]),
+              "workload_keys": _keys(args.work)}
+
+    results: dict[str, list[dict]] = {}
+    if results_path.exists() and not args.fresh:
+        for line in results_path.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("config") == config:
+                results.setdefault(record["row"], []).append(record)
+
+    started = time.monotonic()
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at start", flush=True)
+    stopped = False
+    for repeat in range(args.repeat):
+        for row in rows:
+            title, workload, kind, _ = ROWS[row]
+            title = title.format(batch=args.backfill_batch)
+            if kind == "todo" or len(results.get(row, [])) > repeat:
+                continue
+            if args.budget is not None and time.monotonic() - started > args.budget:
+                stopped = True
+                break
+            scratch = Path(tempfile.mkdtemp(prefix=f"{row}-", dir=args.work))
+            t0 = time.monotonic()
+            print(f"[{row}] {title} ({workloads[workload]}), measurement {repeat + 1} ...", flush=True)
+            try:
+                if kind == "plain":
+                    record = measure_plain(decks[workload], scratch, args)
+                else:
+                    record = measure_project(kind, decks[workload], scratch, args)
+            finally:
+                if not args.keep:
+                    shutil.rmtree(scratch, ignore_errors=True)
+            record.update(row=row, config=config, machine=machine(),
+                          loadavg_1m=round(os.getloadavg()[0], 2),
+                          at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            with results_path.open("a") as handle:
+                handle.write(json.dumps(record) + "\n")
+            results.setdefault(row, []).append(record)
+            print(f"      wall {record['wall_s']:.1f}s, cpu {record['cpu_s']:.1f}s, peak RSS "
+                  f"{record['peak_rss_mib']:.0f} MiB, texts {record['texts']} "
+                  f"(took {time.monotonic() - t0:.0f}s, load average {record['loadavg_1m']})", flush=True)
+        if stopped:
+            break
+
+    print()
+    print(f"median of up to {args.repeat} measurement(s) per row; device {args.device}; "
+          f"plain chunking {args.chunking}; {machine()}")
+    for line in table(results, rows, workloads, args.backfill_batch):
+        print(line)
+    for row in rows:
+        if row in TODO_NOTE:
+            print(f"{row}: {TODO_NOTE[row]}")
+    if stopped:
+        print(f"(budget of {args.budget:.0f}s reached: rerun the same command to add the missing measurements)")
+    print(f"measurements: {results_path}")
+    return 0
+
+
+def _slides(decks: list[Path]) -> int:
+    counts = {spec["file"]: spec["count"] for name in ("big", "many") for spec in workload_specs(name)}
+    return sum(counts[d.name] for d in decks)
+
+
+def _keys(work: Path) -> dict:
+    out = {}
+    for name in ("big", "many"):
+        try:
+            out[name] = json.loads((work / "workloads" / name / ".workload.json").read_text())["key"][:16]
+        except (OSError, ValueError, KeyError):
+            out[name] = None
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
