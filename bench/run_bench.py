@@ -3,6 +3,7 @@
     .venv/bin/python bench/run_bench.py --repeat 3            # every row (resumes, see below)
     .venv/bin/python bench/run_bench.py --quick               # smoke test: rows a and b, once
     .venv/bin/python bench/run_bench.py --rows a,b --repeat 3 --budget 540
+    .venv/bin/python bench/run_bench.py --table                # the stored measurements only
 
 Rows (each measurement is a fresh process, timed from outside by bench/measure.py):
   a           the plain script (bench/plain_script.py) on the 230-slide deck
@@ -27,15 +28,18 @@ process is only the slot lock and the cached model); other = wall less those
 (interpreter start, imports, Dagster's definitions, instance and per-run work); wall = the whole
 process (or processes) from spawn to exit; cpu = user + system seconds of the process tree; peak
 RSS = ru_maxrss of RUSAGE_CHILDREN in the wrapper (the largest single process); x plain = wall
-over the plain row's on the same decks, x plain cpu = the same for cpu seconds. Each cell is the median over the measurements.
+over the plain row's on the same decks, x plain cpu = the same for cpu seconds. Each cell is the
+median over the measurements.
 
 Every measurement is appended to --results (JSON lines). A later invocation with the same
 workload and settings reuses them and only adds what is missing up to --repeat, so a full table
 can be filled in several invocations (--budget stops starting new measurements after that many
 seconds); --fresh ignores earlier measurements.
 
-Timings depend on the machine and on what else runs on it: on a shared box, compare the rows of
-one table, not tables of different days; `cpu s` is less sensitive to other load than `wall s`.
+Timings depend on the machine and on what else runs on it: on a shared box, compare rows measured
+at the same time (each record keeps the 1-minute load average), not tables of different days.
+`cpu s` helps tell contention from work, but it is not load-proof either: torch's worker threads
+spin while they wait, so a busy machine lowers it and an idle one raises it.
 """
 
 from __future__ import annotations
@@ -338,6 +342,7 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="ignore earlier measurements")
     parser.add_argument("--budget", type=float, default=None,
                         help="start no new measurement after this many seconds")
+    parser.add_argument("--table", action="store_true", help="print the stored measurements' table only")
     parser.add_argument("--keep", action="store_true", help="keep each measurement's scratch folder")
     args = parser.parse_args()
     if args.quick:
@@ -372,7 +377,7 @@ def main() -> int:
     started = time.monotonic()
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at start", flush=True)
     stopped = False
-    for repeat in range(args.repeat):
+    for repeat in range(0 if args.table else args.repeat):
         for row in rows:
             title, workload, kind, _ = ROWS[row]
             title = title.format(batch=args.backfill_batch)
