@@ -264,19 +264,23 @@ def _rate(count: float, seconds: float):
 
 
 def code_version() -> str:
-    """sha256 of the package's sources and dagster.yaml: measurements of other code are not mixed."""
+    """sha256 of the package's sources and dagster.yaml: measurements of other code are not mixed
+    (the commit is recorded beside each measurement, but is not part of the key: committing the
+    bench's own files must not orphan the measurements)."""
     import hashlib
 
     digest = hashlib.sha256()
     for path in sorted([*(REPO / "osmose_dagster").rglob("*.py"), REPO / "dagster.yaml"]):
         digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
-    commit = ""
+    return digest.hexdigest()[:12]
+
+
+def commit() -> str:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=REPO, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-    except OSError:
-        pass
-    return f"{commit or 'nogit'}:{digest.hexdigest()[:12]}"
+        return subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def machine() -> str:
@@ -306,7 +310,7 @@ def table(results: dict[str, list[dict]], selected: list[str], workloads: dict[s
         title = title.format(batch=batch)
         records = results.get(row, [])
         if kind == "todo" or not records:
-            lines.append([row, title, workloads.get(workload, ""), "0"] + ["-"] * (len(header) - 5)
+            lines.append([row, title, workloads.get(workload, ""), "0"] + ["-"] * (len(header) - 6)
                          + ["TODO" if kind == "todo" else "-", "-"])
             continue
         med = {k: median(records, k) for k in [*STAGES, "wall_s", "cpu_s", "peak_rss_mib", "texts"]}
@@ -375,7 +379,8 @@ def main() -> int:
                 results.setdefault(record["row"], []).append(record)
 
     started = time.monotonic()
-    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at start", flush=True)
+    if not args.table:
+        print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f} at start", flush=True)
     stopped = False
     for repeat in range(0 if args.table else args.repeat):
         for row in rows:
@@ -397,7 +402,7 @@ def main() -> int:
             finally:
                 if not args.keep:
                     shutil.rmtree(scratch, ignore_errors=True)
-            record.update(row=row, config=config, machine=machine(),
+            record.update(row=row, config=config, machine=machine(), commit=commit(),
                           loadavg_1m=round(os.getloadavg()[0], 2),
                           at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
             with results_path.open("a") as handle:
