@@ -6,7 +6,7 @@ holds it only for the duration of one operation and waits, bounded, for another 
 
 from __future__ import annotations
 
-import logging
+import hashlib
 import re
 import time
 import uuid
@@ -20,7 +20,6 @@ import numpy as np
 from .errors import DimensionMismatchError, IndexBusyError, OsmoseError
 from .records import Chunk
 
-log = logging.getLogger(__name__)
 
 POINT_NAMESPACE = uuid.UUID("4f1c2b6e-8a53-4d0e-9c47-6b1d2f0e7a35")
 UPSERT_BATCH = 256
@@ -35,8 +34,6 @@ def collection_name_for(model: str) -> str:
 
 def point_id(document: str, chunk: Chunk) -> str:
     """Stable across runs: same document, position and text give the same id."""
-    import hashlib
-
     digest = hashlib.sha256(chunk.text.encode("utf-8")).hexdigest()
     return str(uuid.uuid5(POINT_NAMESPACE, f"{document}\x1f{chunk.index}\x1f{digest}"))
 
