@@ -1,7 +1,9 @@
-.PHONY: demo test ui samples
+.PHONY: demo test ui samples robustness
 demo:  ## ingest the sample decks through Dagster, then search them
 	scripts/demo.sh
 test:  ## the test suite (creates .venv on first use)
 	scripts/test.sh
 ui:    ## the Dagster UI and daemon on http://127.0.0.1:3000
 	scripts/ui.sh
+robustness:  ## the real-world corpus and crafted bad files through drop folder, sensor and runs: a table
+	scripts/robustness.sh

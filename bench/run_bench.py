@@ -15,7 +15,13 @@ Rows (each measurement is a fresh process, timed from outside by bench/measure.p
               `dagster job execute` process per batch of 25 partitions (the partition-range tags
               the backfill daemon puts on its runs), one after the other as one compute slot
               allows; the daemon's own scheduling latency is not included
-  b-daemon, c-sensor  not measured yet (printed as TODO rows)
+  b-sensor    the 230-slide deck dropped into the inbox of a real deployment (dagster-daemon,
+              the drop-folder sensor, the run queue, a run process launched by the daemon)
+  c-sensor    the same with the 50 decks: one run per deck, one at a time per compute slot
+  c-daemon-backfill  the 50 decks as one asset backfill submitted to the same deployment (as
+              the UI's backfill dialog does): the daemon makes runs of 25 partitions
+  Daemon rows are timed from the drop (or the submission) to the end of the last run; the
+  daemon's own start is not timed, and their peak RSS is the largest run's own figure.
 
 Columns: texts embedded; seconds of model load, extract, segment, embed, index (plain: the
 script's own timers; project: STEP_START to STEP_SUCCESS of each step from the run's event log,
@@ -67,24 +73,22 @@ from workloads import describe, workload_specs, write_workload  # noqa: E402
 PYTHON = sys.executable
 JOB = "ingest_documents"
 STAGES = ["load", "extract", "segment", "embed", "index"]
-BENCH_VERSION = 2  # bump when a column's definition changes: older measurements are not reused
+FIVE_ASSETS = ["raw_documents", "extracted_slides", "topic_segments", "embeddings", "qdrant_index"]
+BENCH_VERSION = 3  # bump when a column's definition changes: older measurements are not reused
 LOADED = re.compile(r"loaded in ([0-9.]+)s")
 
 ROWS = {
     "a": ("plain script, 230-slide deck", "big", "plain", None),
     "b": ("osmose ingest (1 Dagster run), 230-slide deck", "big", "cli", "a"),
-    "b-daemon": ("run launched by dagster-daemon, 230-slide deck", "big", "todo", "a"),
+    "b-sensor": ("drop folder + sensor + daemon (1 run), 230-slide deck", "big", "sensor", "a"),
     "c-plain": ("plain script loop, model loaded once", "many", "plain", None),
     "c-cli": ("osmose ingest: 1 process, 1 run per deck", "many", "cli", "c-plain"),
     "c-backfill": ("backfill runs: 1 process per {batch} decks", "many", "backfill", "c-plain"),
-    "c-sensor": ("drop folder + sensor + daemon (1 run per deck)", "many", "todo", "c-plain"),
+    "c-daemon-backfill": ("asset backfill launched by the daemon ({batch} decks per run)", "many",
+                          "daemon-backfill", "c-plain"),
+    "c-sensor": ("drop folder + sensor + daemon (1 run per deck)", "many", "sensor", "c-plain"),
 }
-TODO_NOTE = {
-    "b-daemon": "TODO: `dagster job launch` with a real dagster-daemon (see gpu_check.py "
-                "dagster_ingest); peak RSS must then come from the run process, not a wrapper",
-    "c-sensor": "TODO: copy the decks into the inbox of a real daemon deployment "
-                "(tests/integration/deployment.py) and time until the 50th run succeeds",
-}
+DAEMON_KINDS = ("sensor", "daemon-backfill")
 
 
 # --------------------------------------------------------------------------- measurements
@@ -130,10 +134,13 @@ def project_env(home: Path, args) -> dict:
 
 
 def measure_project(kind: str, decks: list[Path], folder: Path, args) -> dict:
+    if kind in DAEMON_KINDS:
+        return measure_daemon(kind, decks, folder, args)
     home = folder / "home"
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True)
     shutil.copyfile(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+    create_instance(dagster_home)
     env = project_env(home, args)
     calls = []
     if kind == "cli":
@@ -143,7 +150,29 @@ def measure_project(kind: str, decks: list[Path], folder: Path, args) -> dict:
     else:
         raise ValueError(kind)
     done = [measure(call, folder, env) for call in calls]
-    runs = read_runs(dagster_home)
+    return {
+        **summarize_runs(read_runs(dagster_home)),
+        "wall_s": round(sum(d["wall_s"] for d in done), 3),
+        "cpu_s": round(sum(d["cpu_s"] for d in done), 3),
+        "peak_rss_mib": max(d["peak_rss_mib"] for d in done),
+        "processes": len(calls),
+    }
+
+
+def create_instance(dagster_home: Path) -> None:
+    """A deployment's instance (SQLite files, schema migrations) exists before any run: its
+    one-off creation is not part of a run's cost, so it happens before the clock starts."""
+    from dagster import DagsterInstance
+
+    instance = DagsterInstance.from_config(str(dagster_home))
+    try:
+        instance.get_runs(limit=1)
+    finally:
+        instance.dispose()
+
+
+def summarize_runs(runs: list[dict]) -> dict:
+    """The runs' stage seconds (summed), texts encoded, and model load, from their event logs."""
     failed = [r for r in runs if r["status"] != "SUCCESS"]
     if failed or not runs:
         raise RuntimeError(f"run(s) did not succeed: {failed or 'no runs'}")
@@ -152,22 +181,119 @@ def measure_project(kind: str, decks: list[Path], folder: Path, args) -> dict:
         for step, seconds in run["steps"].items():
             steps[step] = steps.get(step, 0.0) + seconds
     load = sum(r["load_s"] for r in runs)  # imports + model load in a process's first run
-    slides = sum(r["slides"] for r in runs)
-    chunks = sum(r["chunks"] for r in runs)
+    slides = sum(r["slides_encoded"] for r in runs)
+    chunks = sum(r["chunks_encoded"] for r in runs)
     return {
-        "wall_s": round(sum(d["wall_s"] for d in done), 3),
-        "cpu_s": round(sum(d["cpu_s"] for d in done), 3),
-        "peak_rss_mib": max(d["peak_rss_mib"] for d in done),
         "load": round(load, 3),
         "extract": round(steps.get("raw_documents", 0) + steps.get("extracted_slides", 0), 3),
         "segment": round(steps.get("topic_segments", 0) - load, 3),
         "embed": round(steps.get("embeddings", 0), 3),
         "index": round(steps.get("qdrant_index", 0), 3),
-        "texts": slides + chunks, "slide_texts": slides, "chunk_texts": chunks, "slides": slides,
-        "runs": len(runs), "processes": len(calls),
+        "texts": slides + chunks, "slide_texts": slides, "chunk_texts": chunks,
+        "slides": sum(r["slides"] for r in runs), "chunks": sum(r["chunks"] for r in runs),
+        "vectors_reused": sum(r["vectors_reused"] for r in runs),
+        "runs": len(runs),
         "run_overhead_s": round(sum(r["run_s"] - sum(r["steps"].values()) for r in runs), 3),
         "chunk_embed_texts_per_s": _rate(chunks, sum(r["embedding_seconds"] for r in runs)),
     }
+
+
+def measure_daemon(kind: str, decks: list[Path], folder: Path, args) -> dict:
+    """A real local deployment: `dagster-daemon` on the repo's dagster.yaml and workspace, with
+    the default run launcher (each run its own process). `sensor`: the decks are copied into the
+    drop folder and the drop-folder sensor requests one run per deck. `daemon-backfill`: the decks'
+    partitions are added and one asset backfill of the five assets is submitted, as the UI's
+    backfill dialog does; the backfill daemon makes runs of --backfill-batch partitions.
+
+    The clock runs from the drop (or the submission) to the end of the last run: a deployment is
+    long-lived, so the daemon's start is not timed. Peak RSS is the largest run process's, as
+    the run itself reports it (the `embeddings` step's peak_memory_mib); cpu is not measured.
+    """
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    from deployment import Deployment, wait_for  # the test suite's real deployment helper
+
+    idle = {"OSMOSE_REINDEX_CRON": "0 0 1 1 *"}  # the scheduled re-index stays out of the way
+    if kind == "daemon-backfill":
+        idle["OSMOSE_STABLE_SECONDS"] = "1e9"  # so does the drop-folder sensor
+    deployment = Deployment(folder, OSMOSE_DEVICE=args.device, **idle)
+    create_instance(deployment.dagster_home)
+    deployment.start_daemon()
+    try:
+        instance = deployment.instance()
+        wait_for(lambda: _sensor_ticked(instance, "ingest_new_decks"), 300, "the sensor's first tick")
+        for deck in decks:
+            shutil.copyfile(deck, deployment.inbox / deck.name)
+        started = time.time()
+        if kind == "daemon-backfill":
+            submit_backfill(instance, [deck.name for deck in decks])
+        timeout = 600 + 60 * len(decks)
+        wait_for(lambda: _all_finished(deployment, len(decks) if kind == "sensor" else None),
+                 timeout, f"the runs of {len(decks)} deck(s)", interval_s=0.5)
+        records = deployment.finished_runs()
+        ended = max(r.end_time for r in records)
+        runs = read_runs(deployment.dagster_home)
+    except BaseException:
+        print(deployment.log_tail("daemon"), file=sys.stderr)
+        raise
+    finally:
+        deployment.stop()
+    return {
+        **summarize_runs(runs),
+        "wall_s": round(ended - started, 3),
+        "cpu_s": None,
+        "peak_rss_mib": max(r["peak_memory_mib"] for r in runs),
+        "processes": len(runs),
+    }
+
+
+def submit_backfill(instance, partitions: list[str]) -> None:
+    from dagster import AssetKey
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    from osmose_dagster.definitions import defs
+
+    instance.add_dynamic_partitions("documents", partitions)
+    instance.add_backfill(
+        PartitionBackfill.from_asset_partitions(
+            backfill_id=make_new_backfill_id(),
+            asset_graph=defs.resolve_asset_graph(),
+            partition_names=partitions,
+            asset_selection=[AssetKey(name) for name in FIVE_ASSETS],
+            backfill_timestamp=time.time(),
+            tags={},
+            dynamic_partitions_store=instance,
+            all_partitions=False,
+            title="bench",
+            description=None,
+            run_config=None,
+        )
+    )
+
+
+def _sensor_ticked(instance, name: str) -> bool:
+    from dagster._core.scheduler.instigation import InstigatorType
+
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        if state.instigator_name == name:
+            return bool(instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1))
+    return False
+
+
+def _all_finished(deployment, expected_runs: int | None) -> bool:
+    """Every run ended (a failure stops the measurement); with a count, that many succeeded."""
+    from dagster import DagsterRunStatus
+
+    records = deployment.runs()
+    failed = [r.dagster_run.run_id for r in records if r.dagster_run.status == DagsterRunStatus.FAILURE]
+    if failed:
+        raise RuntimeError(f"run(s) failed: {failed}")
+    if not records or any(not r.dagster_run.is_finished for r in records):
+        return False
+    if expected_runs is not None:
+        return len(records) >= expected_runs
+    backfills = deployment.instance().get_backfills()
+    return bool(backfills) and all(b.status.value.startswith("COMPLETED") for b in backfills)
 
 
 def backfill_calls(decks: list[Path], home: Path, dagster_home: Path, batch_size: int) -> list[list[str]]:
@@ -249,6 +375,11 @@ def read_runs(dagster_home: Path) -> list[dict]:
                 "load_s": (loaded - ready) if loaded and ready else 0.0,
                 "slides": meta.get("extracted_slides", {}).get("slides", 0),
                 "chunks": meta.get("topic_segments", {}).get("chunks", 0),
+                "slides_encoded": meta.get("topic_segments", {}).get("slides_embedded", 0),
+                "chunks_encoded": meta.get("embeddings", {}).get("chunks_encoded", 0),
+                "vectors_reused": meta.get("embeddings", {}).get(
+                    "vectors_reused_from_segmentation", 0),
+                "peak_memory_mib": meta.get("embeddings", {}).get("peak_memory_mib", 0.0),
                 "embedding_seconds": meta.get("embeddings", {}).get("embedding_seconds", 0.0),
             })
         return out
@@ -309,19 +440,20 @@ def table(results: dict[str, list[dict]], selected: list[str], workloads: dict[s
         title, workload, kind, ref = ROWS[row]
         title = title.format(batch=batch)
         records = results.get(row, [])
-        if kind == "todo" or not records:
-            lines.append([row, title, workloads.get(workload, ""), "0"] + ["-"] * (len(header) - 6)
-                         + ["TODO" if kind == "todo" else "-", "-"])
+        if not records:
+            lines.append([row, title, workloads.get(workload, ""), "0"] + ["-"] * (len(header) - 4))
             continue
         med = {k: median(records, k) for k in [*STAGES, "wall_s", "cpu_s", "peak_rss_mib", "texts"]}
         other = med["wall_s"] - sum(med[s] or 0 for s in STAGES)
         ratio = cpu_ratio = "-"
         if ref and results.get(ref):
             ratio = f"{med['wall_s'] / median(results[ref], 'wall_s'):.2f}"
-            cpu_ratio = f"{med['cpu_s'] / median(results[ref], 'cpu_s'):.2f}"
+            if med["cpu_s"] is not None:
+                cpu_ratio = f"{med['cpu_s'] / median(results[ref], 'cpu_s'):.2f}"
         lines.append([row, title, workloads.get(workload, ""), str(len(records)), f"{med['texts']:.0f}",
                       *[f"{med[s]:.1f}" for s in STAGES], f"{other:.1f}", f"{med['wall_s']:.1f}",
-                      f"{med['cpu_s']:.1f}", f"{med['peak_rss_mib']:.0f}", ratio, cpu_ratio])
+                      "-" if med["cpu_s"] is None else f"{med['cpu_s']:.1f}",
+                      f"{med['peak_rss_mib']:.0f}", ratio, cpu_ratio])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
     return text
@@ -386,7 +518,7 @@ def main() -> int:
         for row in rows:
             title, workload, kind, _ = ROWS[row]
             title = title.format(batch=args.backfill_batch)
-            if kind == "todo" or len(results.get(row, [])) > repeat:
+            if len(results.get(row, [])) > repeat:
                 continue
             if args.budget is not None and time.monotonic() - started > args.budget:
                 stopped = True
@@ -408,7 +540,8 @@ def main() -> int:
             with results_path.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
             results.setdefault(row, []).append(record)
-            print(f"      wall {record['wall_s']:.1f}s, cpu {record['cpu_s']:.1f}s, peak RSS "
+            cpu = "-" if record["cpu_s"] is None else f"{record['cpu_s']:.1f}s"
+            print(f"      wall {record['wall_s']:.1f}s, cpu {cpu}, peak RSS "
                   f"{record['peak_rss_mib']:.0f} MiB, texts {record['texts']} "
                   f"(took {time.monotonic() - t0:.0f}s, load average {record['loadavg_1m']})", flush=True)
         if stopped:
@@ -419,9 +552,6 @@ def main() -> int:
           f"plain chunking {args.chunking}; {machine()}")
     for line in table(results, rows, workloads, args.backfill_batch):
         print(line)
-    for row in rows:
-        if row in TODO_NOTE:
-            print(f"{row}: {TODO_NOTE[row]}")
     if stopped:
         print(f"(budget of {args.budget:.0f}s reached: rerun the same command to add the missing measurements)")
     print(f"measurements: {results_path}")

@@ -150,11 +150,14 @@ def _segment(args, settings: Settings) -> int:
     from .core.pipeline import segment_deck
     from .core.pptx_extract import extract_slides
     from .core.records import ExtractedDeck
+    from .core.settings import read_passwords
 
     path = Path(args.deck)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    slides = extract_slides(path)
+    slides = extract_slides(
+        path, limits=settings.limits, passwords=read_passwords(settings.deck_passwords_file)
+    )
     deck = ExtractedDeck(
         document=path.name,
         file=path.name,

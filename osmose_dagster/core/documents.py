@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import OsmoseError
 from .records import RawDocument
@@ -35,11 +35,23 @@ def document_key(inbox: Path, path: Path) -> str:
 
 
 def locate(inbox: Path, key: str) -> Path:
-    """The inbox file for a key, refusing anything (.., absolute paths, links) that leaves it."""
+    """The inbox file for a key, refusing anything (.., absolute paths, links) that leaves it.
+
+    A key is a relative path with no '..' (as `document_key` makes them); a key that is a link,
+    or passes through a linked folder, must resolve inside the inbox (the drop-folder sensor
+    skips such links, this catches one made or changed after the sensor saw the file)."""
     root = inbox.resolve()
+    parts = PurePosixPath(key).parts
+    if not key or PurePosixPath(key).is_absolute() or Path(key).is_absolute() or ".." in parts:
+        raise UnsafeDocumentPathError(
+            f"{key}: not a relative path inside the inbox {root} (absolute, or with '..'); "
+            "refusing to read it"
+        )
     candidate = (root / key).resolve()
     if root not in candidate.parents:
-        raise UnsafeDocumentPathError(f"{key}: resolves outside the inbox {root}; refusing to read it")
+        raise UnsafeDocumentPathError(
+            f"{key}: a link to {candidate}, outside the inbox {root}; refusing to read it"
+        )
     if not candidate.is_file():
         raise DocumentNotFoundError(f"{key}: no such file in the inbox {root}")
     return candidate

@@ -7,10 +7,12 @@ read from a local path or the local Hugging Face cache only.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,9 +47,14 @@ def prefixes_for(model_name: str) -> tuple[str, str]:
     return "", ""
 
 
+# Vectors of recent passages kept per loaded model, at most this many bytes (see RecentVectors).
+RECENT_VECTORS_BYTES = 256 * 2**20
+
+
 @dataclass
 class EncodeStats:
-    texts: int = 0
+    texts: int = 0  # texts the model encoded
+    reused: int = 0  # texts whose vector this process had already computed (not encoded again)
     seconds: float = 0.0
     batch_size: int = 0
     peak_memory_bytes: int = 0  # CUDA: peak allocated on the device; CPU: the process's peak RSS
@@ -55,6 +62,45 @@ class EncodeStats:
     @property
     def texts_per_second(self) -> float:
         return self.texts / self.seconds if self.seconds else 0.0
+
+
+class RecentVectors:
+    """Passage vectors this process computed lately, by a digest of the exact text.
+
+    Segmentation embeds every slide; a chunk that is one whole slide is then the same text through
+    the same model, so its vector is taken from here instead of being encoded twice. Bounded in
+    bytes, oldest out first; a miss just means encoding (another process, an evicted entry).
+    """
+
+    def __init__(self, max_bytes: int = RECENT_VECTORS_BYTES):
+        self.max_bytes = max_bytes
+        self._vectors: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def get(self, key: bytes) -> np.ndarray | None:
+        with self._lock:
+            vector = self._vectors.get(key)
+            if vector is not None:
+                self._vectors.move_to_end(key)
+            return vector
+
+    def put(self, key: bytes, vector: np.ndarray) -> None:
+        with self._lock:
+            if key in self._vectors:
+                return
+            self._vectors[key] = vector
+            self._bytes += vector.nbytes
+            while self._bytes > self.max_bytes and self._vectors:
+                _, evicted = self._vectors.popitem(last=False)
+                self._bytes -= evicted.nbytes
+
+    def __len__(self) -> int:
+        return len(self._vectors)
 
 
 @dataclass
@@ -66,6 +112,7 @@ class Embedder:
     _model: object = field(repr=False)
     passage_prefix: str = ""
     query_prefix: str = ""
+    recent: RecentVectors = field(default_factory=RecentVectors, repr=False)
 
     @property
     def dimension(self) -> int:
@@ -87,7 +134,27 @@ class Embedder:
         return len(self._model.tokenizer.tokenize(text))
 
     def embed_passages(self, texts: list[str], stats: EncodeStats | None = None) -> np.ndarray:
-        return self._encode([self.passage_prefix + t for t in texts], stats)
+        """One normalized vector per text, in one `encode` call for all the texts not seen before.
+
+        Callers pass a whole run's texts at once: the model sorts them by length before batching,
+        so one call wastes far less on padding than one call per deck.
+        """
+        prefixed = [self.passage_prefix + text for text in texts]
+        keys = [RecentVectors.key(text) for text in prefixed]
+        found = {key: self.recent.get(key) for key in dict.fromkeys(keys)}
+        missing = [key for key, vector in found.items() if vector is None]
+        if missing:
+            text_of = dict(zip(keys, prefixed))
+            encoded = self._encode([text_of[key] for key in missing], stats)
+            for key, vector in zip(missing, encoded):
+                vector = vector.copy()  # not a view: the cache must not pin the whole batch
+                self.recent.put(key, vector)
+                found[key] = vector
+        if stats is not None:
+            stats.reused += len(texts) - len(missing)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([found[key] for key in keys]).astype(np.float32, copy=False)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode([self.query_prefix + t for t in texts], None)
@@ -159,6 +226,13 @@ def load_embedder(model: str, device: str | DeviceChoice = "auto", batch_size: i
         if key not in _loaded:
             _loaded[key] = _load(model, choice, batch_size)
         return _loaded[key]
+
+
+def forget_recent_vectors() -> None:
+    """Empty every loaded model's memory of passage vectors (as a fresh process has it)."""
+    with _load_lock:
+        for embedder in _loaded.values():
+            embedder.recent = RecentVectors()
 
 
 def _load(model: str, choice: DeviceChoice, batch_size: int) -> Embedder:

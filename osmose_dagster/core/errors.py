@@ -67,3 +67,9 @@ class DimensionMismatchError(OsmoseError):
 
 class ConfigError(OsmoseError):
     """A setting (environment variable or resource config) has a value we cannot use."""
+
+
+class IndexUnavailableError(OsmoseError):
+    """A Qdrant server (QDRANT_URL) cannot be reached, or refuses us, after bounded retries.
+
+    The message names the server (never the API key), the cause, and what to check."""

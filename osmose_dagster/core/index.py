@@ -7,23 +7,29 @@ holds it only for the duration of one operation and waits, bounded, for another 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import time
 import uuid
+import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .errors import DimensionMismatchError, IndexBusyError, OsmoseError
+from .errors import DimensionMismatchError, IndexBusyError, IndexUnavailableError, OsmoseError
 from .records import Chunk
 
 
 POINT_NAMESPACE = uuid.UUID("4f1c2b6e-8a53-4d0e-9c47-6b1d2f0e7a35")
 UPSERT_BATCH = 256
 _LOCKED_MESSAGE = "already accessed by another instance"
+DEFAULT_CONNECT_ATTEMPTS = 3  # a Qdrant server: the first try and OSMOSE_QDRANT_RETRIES=2
+DEFAULT_CONNECT_TIMEOUT_S = 5.0  # a Qdrant server: seconds per reachability try
+SERVER_TIMEOUT_S = 30  # a Qdrant server: seconds per request once it answered
 
 
 def collection_name_for(model: str) -> str:
@@ -61,11 +67,15 @@ class IndexLocation:
     collection: str
     path: Path | None = None  # embedded store folder
     url: str | None = None  # a Qdrant server instead
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a repr, log or message
     lock_timeout_s: float = 120.0
+    # A server: tries before IndexUnavailableError (1 + OSMOSE_QDRANT_RETRIES), each given
+    # connect_timeout_s (OSMOSE_QDRANT_TIMEOUT_S), with 1, 2, 4... s (at most 8) between them.
+    connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
 
     def describe(self) -> str:
-        return self.url if self.url else f"embedded store at {self.path}"
+        return _public_url(self.url) if self.url else f"embedded store at {self.path}"
 
 
 @contextmanager
@@ -73,6 +83,17 @@ def open_index(location: IndexLocation) -> Iterator["VectorIndex"]:
     client = _connect(location)
     try:
         yield VectorIndex(client, location.collection, server=bool(location.url))
+    except Exception as error:
+        if location.url and _is_connection_failure(error):
+            # The server went away in the middle of an operation. Points are written before
+            # stale ones are removed, so what is there is the old version, maybe with part of
+            # the new one beside it; the next run of the document completes it.
+            raise IndexUnavailableError(
+                f"lost the Qdrant server at {location.describe()} in the middle of an operation "
+                f"({_cause(error, location.api_key)}); the document's previous points are kept, "
+                "run it again once the server is back"
+            ) from None
+        raise
     finally:
         client.close()
 
@@ -81,7 +102,8 @@ def _connect(location: IndexLocation):
     from qdrant_client import QdrantClient
 
     if location.url:
-        return QdrantClient(url=location.url, api_key=location.api_key, timeout=30)
+        _check_server(location)
+        return QdrantClient(url=location.url, api_key=location.api_key, timeout=SERVER_TIMEOUT_S)
     assert location.path is not None
     location.path.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + location.lock_timeout_s
@@ -101,6 +123,86 @@ def _connect(location: IndexLocation):
                 ) from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+
+def _check_server(location: IndexLocation) -> None:
+    """Ask the server for its collections, up to `connect_attempts` times with a backoff, before
+    anything is read or written: an unreachable server fails here, with nothing half-done, in at
+    most attempts x connect_timeout_s + the backoff (3 x 5 s + 3 s by default)."""
+    from qdrant_client import QdrantClient
+    from qdrant_client.http.exceptions import UnexpectedResponse
+
+    attempts = max(1, int(location.connect_attempts))
+    started = time.monotonic()
+    cause = "no attempt made"
+    for attempt in range(1, attempts + 1):
+        with warnings.catch_warnings():
+            # "Api key is used with an insecure connection": said once, by the client we keep.
+            warnings.simplefilter("ignore", UserWarning)
+            probe = QdrantClient(
+                url=location.url,
+                api_key=location.api_key,
+                timeout=max(1, math.ceil(location.connect_timeout_s)),
+                check_compatibility=False,  # its own background request would only warn, later
+            )
+        try:
+            probe.get_collections()
+            return
+        except UnexpectedResponse as error:
+            if error.status_code in (401, 403):  # retrying cannot fix a key
+                raise IndexUnavailableError(
+                    f"the Qdrant server at {location.describe()} refused the request (HTTP "
+                    f"{error.status_code} {error.reason_phrase}): check QDRANT_API_KEY"
+                ) from None
+            cause = f"HTTP {error.status_code} {error.reason_phrase}"
+        except Exception as error:  # connection refused, DNS, TLS, timeout: all worth a retry
+            cause = _cause(error, location.api_key)
+        finally:
+            probe.close()
+        if attempt < attempts:
+            time.sleep(min(2 ** (attempt - 1), 8))
+    raise IndexUnavailableError(
+        f"the Qdrant server at {location.describe()} cannot be reached ({cause}; "
+        f"{attempts} attempt(s) in {time.monotonic() - started:.0f}s): check that it is running "
+        "and reachable from this machine and that QDRANT_URL is right "
+        "(OSMOSE_QDRANT_RETRIES and OSMOSE_QDRANT_TIMEOUT_S set how long to try)"
+    )
+
+
+def _public_url(url: str) -> str:
+    """The URL to show: scheme, host, port and path, without credentials or a query string."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"  # IPv6
+        netloc = host + (f":{parts.port}" if parts.port else "")
+    except ValueError:  # not a URL we can parse: show only what precedes any credentials
+        return url.split("@")[-1].split("?")[0]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _cause(error: BaseException, secret: str | None) -> str:
+    """The innermost cause, one line, with the API key blanked should it ever appear."""
+    while True:
+        inner = getattr(error, "source", None) or error.__cause__
+        if not isinstance(inner, BaseException):
+            break
+        error = inner
+    text = " ".join(str(error).split()) or type(error).__name__
+    if secret:
+        text = text.replace(secret, "***")
+    return text[:300]
+
+
+def _is_connection_failure(error: BaseException) -> bool:
+    """The server could not be reached or stopped answering (not a refused request)."""
+    import httpx
+    from qdrant_client.http.exceptions import ResponseHandlingException
+
+    if isinstance(error, ResponseHandlingException):
+        error = error.source
+    return isinstance(error, (httpx.TransportError, ConnectionError, TimeoutError))
 
 
 class VectorIndex:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
+import numpy as np
+
 from .embed import Embedder, EncodeStats
 from .records import ExtractedDeck, SegmentedDeck
 from .segment import chunk_segments, segment_slides
-
-import numpy as np
 
 # Bump when extraction, segmentation or chunking changes what gets indexed: the scheduled
 # re-index then rebuilds every document (it is part of the model assets' code version).
@@ -15,7 +17,28 @@ PIPELINE_VERSION = "1"
 
 def segment_deck(deck: ExtractedDeck, embedder: Embedder, *, penalty: float) -> SegmentedDeck:
     """Embed each slide, cut the deck into topic segments, and split those into model-sized chunks."""
-    slide_vectors = embedder.embed_passages([slide.text for slide in deck.slides])
+    return segment_decks({deck.document: deck}, embedder, penalty=penalty)[deck.document]
+
+
+def segment_decks(
+    decks: Mapping[str, ExtractedDeck],
+    embedder: Embedder,
+    *,
+    penalty: float,
+    stats: EncodeStats | None = None,
+) -> dict[str, SegmentedDeck]:
+    """`segment_deck` for a run's decks, with every slide of every deck embedded in one call."""
+    texts = [slide.text for deck in decks.values() for slide in deck.slides]
+    vectors = _split(embedder.embed_passages(texts, stats), [len(d.slides) for d in decks.values()])
+    return {
+        key: _segment(deck, slide_vectors, embedder, penalty)
+        for (key, deck), slide_vectors in zip(decks.items(), vectors)
+    }
+
+
+def _segment(
+    deck: ExtractedDeck, slide_vectors: np.ndarray, embedder: Embedder, penalty: float
+) -> SegmentedDeck:
     segments = segment_slides(deck.slides, slide_vectors, penalty=penalty)
     chunks = chunk_segments(
         deck.slides, segments, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens
@@ -25,9 +48,21 @@ def segment_deck(deck: ExtractedDeck, embedder: Embedder, *, penalty: float) -> 
     )
 
 
-def embed_chunks(deck: SegmentedDeck, embedder: Embedder, stats: EncodeStats) -> np.ndarray:
-    """One vector per chunk; `stats` accumulates texts and seconds over the decks of a run."""
-    return embedder.embed_passages([chunk.text for chunk in deck.chunks], stats)
+def embed_chunks(
+    decks: Mapping[str, SegmentedDeck], embedder: Embedder, stats: EncodeStats
+) -> dict[str, np.ndarray]:
+    """One vector per chunk of each deck, all decks in one call; `stats` counts texts and seconds.
+
+    A chunk that is one whole slide reuses the vector segmentation computed for it in this process.
+    """
+    texts = [chunk.text for deck in decks.values() for chunk in deck.chunks]
+    vectors = embedder.embed_passages(texts, stats)
+    return dict(zip(decks, _split(vectors, [len(deck.chunks) for deck in decks.values()])))
+
+
+def _split(vectors: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    bounds = np.cumsum(sizes)[:-1] if sizes else []
+    return np.split(vectors, bounds)
 
 
 def vector_problems(vectors: np.ndarray, dimension: int) -> list[str]:

@@ -1,13 +1,15 @@
 """Deck -> slides: the text of every slide, in reading order.
 
 Accepts any PowerPoint OOXML package (.pptx, .pptm, .potx, .ppsx, ...) whatever its extension;
-legacy binary .ppt and ISO Strict decks go through LibreOffice when it is installed. Every failure
-is a typed `DeckError` (see `pptx_sniff` for how files are classified).
+legacy binary .ppt and ISO Strict decks go through LibreOffice when it is installed; encrypted decks
+are opened with a list of passwords when one is given. Every failure is a typed `DeckError` (see
+`pptx_sniff` for how files are classified); a deck beyond the `ExtractionLimits` raises
+`DeckTooLargeError` naming the limit and the variable that raises it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
@@ -24,6 +26,8 @@ from osmose_dagster.core.errors import (
     ConversionError,
     CorruptDeckError,
     DeckError,
+    DeckTooLargeError,
+    EncryptedDeckError,
     LegacyFormatError,
     NotAPresentationError,
     StrictOOXMLError,
@@ -34,11 +38,14 @@ from osmose_dagster.core.pptx_sniff import (
     ZIP_READ_ERRORS,
     DeckKind,
     convert_to_pptx,
+    decrypt_deck,
     find_soffice,
     safe_xml_parser,
+    slides_over,
     sniff_deck,
 )
 from osmose_dagster.core.records import Slide
+from osmose_dagster.core.settings import ExtractionLimits
 
 __all__ = ["extract_slides"]
 
@@ -77,42 +84,109 @@ def extract_slides(
     *,
     soffice: str | None = None,
     conversion_timeout_s: float = DEFAULT_CONVERSION_TIMEOUT_S,
+    limits: ExtractionLimits | None = None,
+    passwords: Sequence[str] = (),
 ) -> list[Slide]:
     """Every slide of the deck at `path`, in deck order.
 
     `soffice` is the LibreOffice binary used for legacy .ppt and Strict OOXML decks; None looks
-    for `soffice` / `libreoffice` on PATH. Raises a `DeckError` subclass naming the file and the
-    cause when the deck cannot be read (FileNotFoundError when there is no file).
+    for `soffice` / `libreoffice` on PATH. `limits` bound what is read (None: the defaults);
+    `passwords` are tried in turn on an encrypted deck (see settings.read_passwords). Raises a
+    `DeckError` subclass naming the file and the cause when the deck cannot be read
+    (FileNotFoundError when there is no file).
     """
     path = Path(path)
-    kind = sniff_deck(path)
+    limits = limits or ExtractionLimits()
+    kind = sniff_deck(path, limits, encrypted_ok=True)
+    if kind.encrypted:
+        return _extract_encrypted(path, kind, passwords, limits, soffice, conversion_timeout_s)
+    return _extract_kind(path, kind, limits, soffice, conversion_timeout_s)
+
+
+def _extract_kind(
+    path: Path, kind: DeckKind, limits: ExtractionLimits, soffice: str | None, timeout_s: float
+) -> list[Slide]:
     if kind is DeckKind.OOXML:
-        return _extract_ooxml(path)
-    return _extract_converted(path, kind, soffice or find_soffice(), conversion_timeout_s)
+        return _extract_ooxml(path, limits)
+    return _extract_converted(path, kind, limits, soffice or find_soffice(), timeout_s)
+
+
+def _extract_encrypted(
+    path: Path,
+    kind: DeckKind,
+    passwords: Sequence[str],
+    limits: ExtractionLimits,
+    soffice: str | None,
+    timeout_s: float,
+) -> list[Slide]:
+    """Decrypt into a private temporary folder (mode 0700, removed afterwards), then extract.
+
+    Errors name the original file; no password is ever part of a message."""
+    if kind is DeckKind.ENCRYPTED_PPT:
+        # msoffcrypto's decrypted .ppt still reads as encrypted (its crypt records stay), and
+        # LibreOffice would need the password itself: not supported, say what to do instead.
+        raise EncryptedDeckError(
+            path,
+            f"{kind.described}; passwords are tried on encrypted .pptx/.pptm/.potx/.ppsx decks "
+            "only: save this one without a password, or as .pptx",
+        )
+    if not passwords:
+        raise EncryptedDeckError(
+            path,
+            f"{kind.described}; set OSMOSE_DECK_PASSWORDS_FILE to a file of passwords to try",
+        )
+    with TemporaryDirectory(prefix="osmose-decrypt-") as workdir:
+        decrypted = Path(workdir) / path.name  # same name: messages about it name the deck
+        if not decrypt_deck(path, passwords, decrypted):
+            count = len(passwords)
+            raise EncryptedDeckError(
+                path,
+                f"{kind.described}; none of the {count} password{'s' if count != 1 else ''} "
+                "configured in OSMOSE_DECK_PASSWORDS_FILE opened it",
+            )
+        try:
+            inner = sniff_deck(decrypted, limits)
+            return _extract_kind(decrypted, inner, limits, soffice, timeout_s)
+        except DeckError as exc:
+            raise type(exc)(path, exc.detail) from None
 
 
 def _extract_converted(
-    path: Path, kind: DeckKind, soffice: str | None, timeout_s: float
+    path: Path, kind: DeckKind, limits: ExtractionLimits, soffice: str | None, timeout_s: float
 ) -> list[Slide]:
     if soffice is None:
         raise LegacyFormatError(path) if kind is DeckKind.LEGACY_PPT else StrictOOXMLError(path)
     with TemporaryDirectory(prefix="osmose-convert-") as workdir:
         converted = convert_to_pptx(path, soffice, Path(workdir), timeout_s=timeout_s)
         try:
-            if sniff_deck(converted) is not DeckKind.OOXML:
+            if sniff_deck(converted, limits) is not DeckKind.OOXML:
                 raise ConversionError(path, "LibreOffice did not write a transitional .pptx")
-            return _extract_ooxml(converted)
+            return _extract_ooxml(converted, limits)
         except ConversionError:
             raise
+        except DeckTooLargeError as exc:  # a limit, not a failed conversion: say which
+            raise DeckTooLargeError(path, exc.detail) from None
         except DeckError as exc:
             raise ConversionError(path, f"its output is unreadable: {exc.cause}") from exc
 
 
-def _extract_ooxml(path: Path) -> list[Slide]:
+def _extract_ooxml(path: Path, limits: ExtractionLimits) -> list[Slide]:
     presentation = _open_presentation(path)
     try:
-        slides = enumerate(presentation.slides, start=1)
-        return [_read_slide(slide, number) for number, slide in slides]
+        count = len(presentation.slides)
+        if count > limits.max_slides:  # before any slide is read
+            raise DeckTooLargeError(path, slides_over(count, limits.max_slides))
+        slides = []
+        for number, slide in enumerate(presentation.slides, start=1):
+            slides.append(_read_slide(slide, number))
+            characters = len(slides[-1].text)
+            if characters > limits.max_slide_chars:
+                raise DeckTooLargeError(
+                    path,
+                    f"slide {number} holds {characters:,} characters of text, over the limit of "
+                    f"{limits.max_slide_chars:,}; raise OSMOSE_MAX_SLIDE_CHARS to accept it",
+                )
+        return slides
     except _LOAD_ERRORS as exc:
         raise CorruptDeckError(path, _describe(exc)) from exc
 

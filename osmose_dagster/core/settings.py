@@ -16,6 +16,69 @@ DEFAULT_LOCK_TIMEOUT_S = 120.0
 DEFAULT_REINDEX_CRON = "0 3 * * *"
 DEFAULT_STABLE_SECONDS = 5.0  # a dropped deck must be this old, and unchanged for one tick
 
+MIB = 1024**2
+
+
+@dataclass(frozen=True)
+class ExtractionLimits:
+    """How much of a deck we agree to read; a deck beyond any of them raises DeckTooLargeError.
+
+    The defaults keep one extraction under about 2 GiB of memory, which is the budget a run has:
+    python-pptx holds every part of a package in memory at once (and parses every XML part), so
+    the unpacked total is the figure that bounds memory, and the file size bounds the rest.
+    - max_file_bytes 500 MiB: decks with embedded video reach a few hundred MB; past that a file
+      is almost certainly not a presentation someone wants searched.
+    - max_unpacked_bytes 1 GiB (all members) and max_member_bytes 512 MiB (one member): the
+      largest real members are media, stored already compressed, so they unpack to about the size
+      of the file; a zip bomb declares gigabytes and is refused before anything is decompressed.
+    - max_slides 10,000: a real 5,000-slide deck extracts in bounded time and memory (measured in
+      tests/core/test_crafted_input.py), so it is indexed; 10,000 leaves room above that while
+      still refusing a package that is only a pile of slide parts.
+    - max_slide_chars 2,000,000: a slide with 1 MB of text is still indexed (chunking is linear
+      in the text, see segment.chunk_segments); twice that is no slide a person wrote.
+    """
+
+    max_file_bytes: int = 500 * MIB
+    max_slides: int = 10_000
+    max_slide_chars: int = 2_000_000
+    max_unpacked_bytes: int = 1024 * MIB
+    max_member_bytes: int = 512 * MIB
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ExtractionLimits":
+        env = os.environ if environ is None else environ
+        default = cls()
+        return cls(
+            max_file_bytes=_mebibytes(env, "OSMOSE_MAX_FILE_MB", default.max_file_bytes),
+            max_slides=_number(env, "OSMOSE_MAX_SLIDES", default.max_slides, int, minimum=1),
+            max_slide_chars=_number(
+                env, "OSMOSE_MAX_SLIDE_CHARS", default.max_slide_chars, int, minimum=1
+            ),
+            max_unpacked_bytes=_mebibytes(
+                env, "OSMOSE_MAX_UNPACKED_MB", default.max_unpacked_bytes
+            ),
+            max_member_bytes=_mebibytes(env, "OSMOSE_MAX_MEMBER_MB", default.max_member_bytes),
+        )
+
+
+def read_passwords(path: str | Path | None) -> tuple[str, ...]:
+    """The passwords to try on encrypted decks: one per line of `path` (blank lines skipped;
+    leading and trailing spaces are kept, they can be part of a password). None: no passwords.
+
+    Read when a deck is extracted, not when settings load, so that the passwords never sit in
+    the process environment, in Dagster's resource config, or in a log."""
+    if path is None:
+        return ()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(
+            f"OSMOSE_DECK_PASSWORDS_FILE={str(path)!r} cannot be read ({error.strerror or error})"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"OSMOSE_DECK_PASSWORDS_FILE={str(path)!r} is not UTF-8 text") from None
+    return tuple(line.rstrip("\r") for line in text.split("\n") if line.strip())
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -33,6 +96,8 @@ class Settings:
     reindex_cron: str = DEFAULT_REINDEX_CRON
     metrics: str | None = None  # OSMOSE_METRICS_DIR
     stable_seconds: float = DEFAULT_STABLE_SECONDS
+    limits: ExtractionLimits = ExtractionLimits()
+    deck_passwords_file: Path | None = None  # OSMOSE_DECK_PASSWORDS_FILE: one password a line
 
     @property
     def inbox(self) -> Path:
@@ -83,7 +148,19 @@ class Settings:
             stable_seconds=_number(
                 env, "OSMOSE_STABLE_SECONDS", DEFAULT_STABLE_SECONDS, float, minimum=0
             ),
+            limits=ExtractionLimits.from_env(env),
+            deck_passwords_file=(
+                Path(env["OSMOSE_DECK_PASSWORDS_FILE"]).expanduser()
+                if env.get("OSMOSE_DECK_PASSWORDS_FILE")
+                else None
+            ),
         )
+
+
+def _mebibytes(env: Mapping[str, str], name: str, default: int) -> int:
+    """A size given in MiB (a decimal is fine: 0.5 is 512 KiB), returned in bytes."""
+    megabytes = _number(env, name, default / MIB, float, minimum=0.001)
+    return int(megabytes * MIB)
 
 
 def _number(env: Mapping[str, str], name: str, default, kind, minimum):

@@ -26,7 +26,7 @@ from ..core import documents as inbox_files
 from ..core.embed import EncodeStats
 from ..core.index import WriteReport, open_index
 from ..core.metrics import write_embedding_metrics
-from ..core.pipeline import embed_chunks, segment_deck, vector_problems
+from ..core.pipeline import embed_chunks, segment_decks, vector_problems
 from ..core.pptx_extract import extract_slides
 from ..core.records import ExtractedDeck, RawDocument, SegmentedDeck
 from .partitions import documents
@@ -56,14 +56,14 @@ def raw_documents(
 
 @asset(partitions_def=documents, group_name=GROUP, kinds={"pptx"}, backfill_policy=BATCHED)
 def extracted_slides(
-    context: AssetExecutionContext, raw_documents: dict[str, RawDocument]
+    context: AssetExecutionContext, raw_documents: dict[str, RawDocument], inbox: InboxResource
 ) -> Output[dict[str, ExtractedDeck]]:
     """Every slide's title, body in reading order, tables, notes, charts and SmartArt text."""
+    limits, passwords = inbox.extraction_limits(), inbox.deck_passwords()
     decks = {}
     for key, raw in raw_documents.items():
-        decks[key] = ExtractedDeck(
-            document=key, file=raw.file, sha256=raw.sha256, slides=extract_slides(raw.path)
-        )
+        slides = extract_slides(raw.path, limits=limits, passwords=passwords)
+        decks[key] = ExtractedDeck(document=key, file=raw.file, sha256=raw.sha256, slides=slides)
         context.log.info(f"{key}: {len(decks[key].slides)} slides extracted")
     slides = [slide for deck in decks.values() for slide in deck.slides]
     return Output(
@@ -88,10 +88,10 @@ def topic_segments(
 ) -> Output[dict[str, SegmentedDeck]]:
     """Consecutive slides grouped by topic from slide embeddings, split into model-sized chunks."""
     model = embedder.load_for_run(context)
-    decks = {}
-    for key, deck in extracted_slides.items():
-        decks[key] = segment_deck(deck, model, penalty=segmenter.penalty)
-        context.log.info(f"{key}: {len(decks[key].segments)} segments, {len(decks[key].chunks)} chunks")
+    stats = EncodeStats()
+    decks = segment_decks(extracted_slides, model, penalty=segmenter.penalty, stats=stats)
+    for key, deck in decks.items():
+        context.log.info(f"{key}: {len(deck.segments)} segments, {len(deck.chunks)} chunks")
     return Output(
         decks,
         metadata={
@@ -99,6 +99,8 @@ def topic_segments(
             "segments": sum(len(deck.segments) for deck in decks.values()),
             "chunks": sum(len(deck.chunks) for deck in decks.values()),
             "segment_penalty": segmenter.penalty,
+            "slides_embedded": stats.texts,
+            "slide_embedding_seconds": round(stats.seconds, 3),
             "segment_table": MetadataValue.md(_segment_table(decks)),
         },
     )
@@ -119,7 +121,7 @@ def embeddings(
     """One normalized vector per chunk (float32, `.npy`)."""
     model = embedder.load_for_run(context)
     stats = EncodeStats()
-    vectors = {key: embed_chunks(deck, model, stats) for key, deck in topic_segments.items()}
+    vectors = embed_chunks(topic_segments, model, stats)
     device = model.device_description()
     if embedder.metrics_dir:
         write_embedding_metrics(
@@ -140,6 +142,8 @@ def embeddings(
             "dimension": model.dimension,
             "model": embedder.model,
             **device,
+            "chunks_encoded": stats.texts,
+            "vectors_reused_from_segmentation": stats.reused,
             "embedding_seconds": round(stats.seconds, 3),
             "texts_per_second": round(stats.texts_per_second, 1),
             "peak_memory_mib": round(stats.peak_memory_bytes / 2**20, 1),

@@ -11,7 +11,7 @@ from ..core.device_lock import hold_slot
 from ..core.embed import Embedder, load_embedder
 from ..core.gpu import GPU_TAG, describe_device, device_for_slot, device_slots
 from ..core.index import IndexLocation, collection_name_for
-from ..core.settings import Settings
+from ..core.settings import ExtractionLimits, Settings, read_passwords
 from .io_manager import ReadableFileIOManager
 
 PRODUCTION_MODEL = "intfloat/multilingual-e5-large"
@@ -60,28 +60,84 @@ class EmbedderResource(ConfigurableResource):
 
 
 class QdrantResource(ConfigurableResource):
-    """The embedded store under OSMOSE_HOME by default; a server when `url` is set."""
+    """The embedded store under OSMOSE_HOME by default; a server when `url` is set.
+
+    `api_key` must be given as `EnvVar("QDRANT_API_KEY")` (as resources_for_deployment does): the
+    UI's resource config then shows the variable's name, never its value. How long to try an
+    unreachable server: `connect_retries` / `connect_timeout_s`, else OSMOSE_QDRANT_RETRIES /
+    OSMOSE_QDRANT_TIMEOUT_S read in the run process, else 2 retries of 5 s each.
+    """
 
     path: str | None = None
     url: str | None = None
     api_key: str | None = None
     collection: str | None = None
     lock_timeout_s: float = 120.0
+    connect_retries: int | None = None
+    connect_timeout_s: float | None = None
 
     def location(self, model: str) -> IndexLocation:
+        from ..core.index import DEFAULT_CONNECT_ATTEMPTS, DEFAULT_CONNECT_TIMEOUT_S
+        from ..core.settings import _number
+
+        url, api_key = self._resolved(self.url), self._resolved(self.api_key)
+        retries = self.connect_retries
+        if retries is None:  # read only where used, so a bad value cannot break embedded mode
+            retries = DEFAULT_CONNECT_ATTEMPTS - 1
+        if self.connect_retries is None and url:
+            retries = _number(
+                os.environ, "OSMOSE_QDRANT_RETRIES", DEFAULT_CONNECT_ATTEMPTS - 1, int, minimum=0
+            )
+        timeout = self.connect_timeout_s or DEFAULT_CONNECT_TIMEOUT_S
+        if self.connect_timeout_s is None and url:
+            timeout = _number(
+                os.environ, "OSMOSE_QDRANT_TIMEOUT_S", DEFAULT_CONNECT_TIMEOUT_S, float, minimum=1
+            )
         return IndexLocation(
             collection=self.collection or collection_name_for(model),
-            path=Path(self.path) if self.path and not self.url else None,
-            url=self.url,
-            api_key=self.api_key,
+            path=Path(self.path) if self.path and not url else None,
+            url=url,
+            api_key=api_key,
             lock_timeout_s=self.lock_timeout_s,
+            connect_attempts=retries + 1,
+            connect_timeout_s=timeout,
         )
+
+    @staticmethod
+    def _resolved(value):
+        """A field's value. In a run Dagster has resolved EnvVar fields; outside one (the CLI
+        reads `build_definitions().resources`) the field still holds the EnvVar, a str whose
+        text is the variable's *name*: used as is, the name would be sent as the API key, or
+        used as the URL."""
+        return value.get_value() if isinstance(value, EnvVar) else value
 
 
 class InboxResource(ConfigurableResource):
-    """The drop folder: every document is a file in it, keyed by its relative path."""
+    """The drop folder: every document is a file in it, keyed by its relative path.
+
+    Also how much of a deck extraction agrees to read (OSMOSE_MAX_*), and the file of passwords
+    to try on encrypted decks: its path only, read at extraction, so that no password reaches
+    the resource config shown in the UI or stored with runs."""
 
     path: str
+    max_file_bytes: int = ExtractionLimits.max_file_bytes
+    max_slides: int = ExtractionLimits.max_slides
+    max_slide_chars: int = ExtractionLimits.max_slide_chars
+    max_unpacked_bytes: int = ExtractionLimits.max_unpacked_bytes
+    max_member_bytes: int = ExtractionLimits.max_member_bytes
+    deck_passwords_file: str | None = None
+
+    def extraction_limits(self) -> ExtractionLimits:
+        return ExtractionLimits(
+            max_file_bytes=self.max_file_bytes,
+            max_slides=self.max_slides,
+            max_slide_chars=self.max_slide_chars,
+            max_unpacked_bytes=self.max_unpacked_bytes,
+            max_member_bytes=self.max_member_bytes,
+        )
+
+    def deck_passwords(self) -> tuple[str, ...]:
+        return read_passwords(self.deck_passwords_file)
 
 
 class SegmenterResource(ConfigurableResource):
@@ -107,6 +163,21 @@ def _embedder(settings: Settings, model: str) -> EmbedderResource:
     )
 
 
+def _inbox(settings: Settings) -> InboxResource:
+    limits = settings.limits
+    return InboxResource(
+        path=str(settings.inbox),
+        max_file_bytes=limits.max_file_bytes,
+        max_slides=limits.max_slides,
+        max_slide_chars=limits.max_slide_chars,
+        max_unpacked_bytes=limits.max_unpacked_bytes,
+        max_member_bytes=limits.max_member_bytes,
+        deck_passwords_file=(
+            str(settings.deck_passwords_file) if settings.deck_passwords_file else None
+        ),
+    )
+
+
 def local_resources(settings: Settings) -> dict:
     return {
         "embedder": _embedder(settings, settings.model),
@@ -117,7 +188,7 @@ def local_resources(settings: Settings) -> dict:
             collection=settings.collection,
             lock_timeout_s=settings.lock_timeout_s,
         ),
-        "inbox": InboxResource(path=str(settings.inbox)),
+        "inbox": _inbox(settings),
         "segmenter": SegmenterResource(penalty=settings.segment_penalty),
         "io_manager": ReadableFileIOManager(base_dir=str(settings.asset_storage)),
     }

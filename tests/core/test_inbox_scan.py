@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from osmose_dagster.core.documents import UnsafeDocumentPathError, describe, locate
 from osmose_dagster.core.errors import OsmoseError
 from osmose_dagster.core.inbox_scan import (
     InboxCursor,
@@ -290,3 +291,53 @@ def test_runs_go_to_the_least_busy_slot_counting_this_ticks_assignments():
     assert spread_over_slots(3, ["cpu-0", "cpu-1"], {}) == ["cpu-0", "cpu-1", "cpu-0"]
     assert spread_over_slots(4, ["0", "1"], {"0": 3}) == ["1", "1", "1", "0"]
     assert spread_over_slots(0, ["0"], {"0": 9}) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Path safety: nothing makes the pipeline read outside the inbox.
+
+
+def test_a_link_to_a_deck_outside_the_inbox_is_never_read(inbox, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.pptx").write_bytes(b"outside")
+    (inbox / "secret.pptx").symlink_to(outside / "secret.pptx")
+    ticks = Inbox(inbox)
+    assert "outside the inbox" in ticks.tick().skipped["secret.pptx"]
+    assert requested(ticks.tick()) == []
+    # a run asked for it anyway (the UI, a link made after the sensor saw a real file): refused
+    with pytest.raises(UnsafeDocumentPathError, match=r"secret\.pptx: a link to .*outside"):
+        locate(inbox, "secret.pptx")
+    with pytest.raises(UnsafeDocumentPathError, match="secret.pptx"):
+        describe(inbox, "secret.pptx")
+
+
+def test_a_deck_inside_a_linked_folder_outside_the_inbox_is_never_read(inbox, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "deck.pptx").write_bytes(b"outside")
+    (inbox / "shared").symlink_to(outside, target_is_directory=True)
+    ticks = Inbox(inbox)
+    first = ticks.tick()
+    assert "outside the inbox" in first.skipped["shared"] and first.cursor.decks == {}
+    with pytest.raises(UnsafeDocumentPathError, match="shared/deck.pptx"):
+        locate(inbox, "shared/deck.pptx")
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["../elsewhere/deck.pptx", "a/../../elsewhere/deck.pptx", "a/../deck.pptx", "", "/etc/hostname"],
+)
+def test_keys_with_dotdot_or_absolute_are_refused_before_any_lookup(inbox, tmp_path, key):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "deck.pptx").write_bytes(b"outside")
+    drop(inbox, "deck.pptx")
+    with pytest.raises(UnsafeDocumentPathError, match="absolute, or with '..'"):
+        locate(inbox, key)
+
+
+def test_a_link_to_a_deck_inside_the_inbox_is_that_deck(inbox):
+    real = drop(inbox, "real.pptx")
+    (inbox / "alias.pptx").symlink_to(real)
+    assert locate(inbox, "alias.pptx") == real.resolve()
+    assert locate(inbox, "real.pptx") == real.resolve()

@@ -12,6 +12,7 @@ import pytest
 from pptx import Presentation
 
 from osmose_dagster.core.documents import add_to_inbox
+from osmose_dagster.core.embed import forget_recent_vectors
 from osmose_dagster.core.index import open_index
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.definitions import build_definitions
@@ -28,6 +29,7 @@ def _env(home: Path) -> dict[str, str]:
 def ingested(tmp_path_factory, sample_decks):
     """The four sample decks ingested once for the read-only tests of this module."""
     home = tmp_path_factory.mktemp("ingested")
+    forget_recent_vectors()  # as in a fresh run process: nothing embedded by earlier tests
     with pytest.MonkeyPatch.context() as patch:
         for name, value in _env(home).items():
             patch.setenv(name, value)
@@ -79,6 +81,19 @@ def test_ui_metadata_shows_segments_model_and_timing(ingested):
     assert embedded["embedding_seconds"] > 0 and embedded["texts_per_second"] > 0
     assert embedded["peak_memory_mib"] > 100  # on the CPU: the run process's peak RSS
     assert outcome.metadata["extracted_slides"]["characters"] > 1000
+
+
+def test_single_slide_chunks_are_not_embedded_a_second_time(ingested):
+    _, outcomes = ingested
+    reused = 0
+    for outcome in outcomes.values():
+        segmented, embedded = outcome.metadata["topic_segments"], outcome.metadata["embeddings"]
+        assert 0 < segmented["slides_embedded"] <= outcome.metadata["extracted_slides"]["slides"]
+        assert embedded["chunks_encoded"] + embedded["vectors_reused_from_segmentation"] == (
+            embedded["vectors"]
+        )
+        reused += embedded["vectors_reused_from_segmentation"]
+    assert reused > 0
 
 
 def test_each_run_leaves_a_prometheus_textfile_with_its_figures(ingested):
@@ -198,3 +213,18 @@ def test_a_bad_deck_fails_only_its_own_run_and_loses_nothing(osmose_home, tmp_pa
     with _index(settings) as index:
         assert index.point_ids(good) == before
         assert index.point_ids(bad) == set()
+
+
+def test_removing_a_linked_document_removes_the_link_not_the_deck_it_points_to(
+    osmose_home, sample_decks
+):
+    settings = Settings.from_env()
+    kept = settings.inbox / "archive" / "deck.pptx"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(sample_decks["quarterly_review_en.pptx"].read_bytes())
+    (settings.inbox / "latest.pptx").symlink_to(kept)
+
+    remove_documents(["latest.pptx"], settings)
+
+    assert not (settings.inbox / "latest.pptx").is_symlink()
+    assert kept.read_bytes() == sample_decks["quarterly_review_en.pptx"].read_bytes()

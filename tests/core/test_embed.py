@@ -1,0 +1,80 @@
+"""Embedding a run's texts: one call for all decks, and no text encoded twice in a process
+(the real packaged MiniLM on the CPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from osmose_dagster.core.embed import EncodeStats, RecentVectors, forget_recent_vectors
+from osmose_dagster.core.pipeline import embed_chunks, segment_decks
+from osmose_dagster.core.pptx_extract import extract_slides
+from osmose_dagster.core.records import ExtractedDeck
+
+
+@pytest.fixture(autouse=True)
+def _nothing_remembered():
+    """Each test starts, and leaves the session's model, without remembered vectors."""
+    forget_recent_vectors()
+    yield
+    forget_recent_vectors()
+
+
+def _decks(sample_decks) -> dict[str, ExtractedDeck]:
+    return {
+        name: ExtractedDeck(document=name, file=name, sha256="-", slides=extract_slides(path))
+        for name, path in sample_decks.items()
+    }
+
+
+def _fresh(embedder, texts: list[str]) -> np.ndarray:
+    """The vectors straight from sentence-transformers, bypassing the project's reuse."""
+    return embedder._model.encode(
+        [embedder.passage_prefix + t for t in texts], normalize_embeddings=True, batch_size=64
+    )
+
+
+def test_single_slide_chunks_reuse_the_slide_vectors_and_match_a_fresh_encode(
+    embedder, sample_decks
+):
+    decks = segment_decks(_decks(sample_decks), embedder, penalty=1.0)
+    stats = EncodeStats()
+    vectors = embed_chunks(decks, embedder, stats)
+
+    chunks = [chunk for deck in decks.values() for chunk in deck.chunks]
+    single_slide = sum(chunk.first_slide == chunk.last_slide for chunk in chunks)
+    assert single_slide > 0
+    assert stats.reused >= single_slide  # every one-slide chunk is a slide's text
+    assert stats.texts + stats.reused == len(chunks)
+    for key, deck in decks.items():
+        assert vectors[key].shape == (len(deck.chunks), embedder.dimension)
+        fresh = _fresh(embedder, [chunk.text for chunk in deck.chunks])
+        np.testing.assert_allclose(vectors[key], fresh, atol=1e-5)
+
+
+def test_one_call_for_many_decks_gives_each_deck_its_own_vectors(embedder, sample_decks):
+    extracted = _decks(sample_decks)
+    together = segment_decks(extracted, embedder, penalty=1.0)
+    for key, deck in extracted.items():
+        forget_recent_vectors()
+        alone = segment_decks({key: deck}, embedder, penalty=1.0)[key]
+        assert together[key].segments == alone.segments
+        assert together[key].chunks == alone.chunks
+
+
+def test_repeated_texts_are_encoded_once(embedder):
+    stats = EncodeStats()
+    texts = ["Agenda", "GPU quotas per team", "Agenda", "", "Agenda", ""]
+    vectors = embedder.embed_passages(texts, stats)
+    assert stats.texts == 3 and stats.reused == 3
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+    np.testing.assert_allclose(vectors, _fresh(embedder, texts), atol=1e-5)
+
+
+def test_recent_vectors_stay_within_their_byte_budget():
+    recent = RecentVectors(max_bytes=10 * 384 * 4)
+    for i in range(25):
+        recent.put(RecentVectors.key(f"text {i}"), np.full(384, i, dtype=np.float32))
+    assert len(recent) == 10
+    assert recent.get(RecentVectors.key("text 0")) is None  # oldest out first
+    assert recent.get(RecentVectors.key("text 24"))[0] == 24

@@ -1,0 +1,83 @@
+"""The drop-folder sensor must not take an unmounted or emptied inbox (a network share that
+did not mount) for the removal of every deck.
+
+Real sensor ticks against a real Dagster instance and embedded store; points are written with
+real MiniLM vectors. A missing inbox folder is guarded already (core/inbox_scan.py treats a
+folder that cannot be listed as unreadable). An inbox that exists but is empty is not: that
+test is a strict xfail, the executable form of the fix proposed in the report of issue 5.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+from dagster import DeleteDynamicPartitionsRequest, build_sensor_context, instance_for_test
+
+DOCS = [f"deck_{i}.pptx" for i in range(5)]
+
+
+@pytest.fixture
+def indexed(osmose_home, monkeypatch, embedder):
+    from osmose_dagster.core.index import open_index
+    from osmose_dagster.core.records import Chunk
+    from osmose_dagster.core.settings import Settings
+    from osmose_dagster.definitions import build_definitions
+
+    monkeypatch.setenv("OSMOSE_STABLE_SECONDS", "0")
+    settings = Settings.from_env()
+    settings.inbox.mkdir(parents=True)
+    old = time.time_ns() - 60 * 10**9
+    for i, name in enumerate(DOCS):
+        path = settings.inbox / name
+        path.write_bytes(f"deck {i}".encode())
+        os.utime(path, ns=(old, old))
+    defs = build_definitions(settings)
+    location = defs.resources["qdrant"].location(defs.resources["embedder"].model)
+    texts = ["Quarterly revenue grew in EMEA."]
+    vectors = embedder.embed_passages(texts)
+    with open_index(location) as index:
+        for name in DOCS:
+            index.replace_document(name, name, [Chunk(0, 0, 1, 1, "t", texts[0])], vectors, "m")
+    with instance_for_test() as instance:
+        state = {"cursor": None}
+
+        def tick():
+            with build_sensor_context(instance_ref=instance.get_ref(), definitions=defs,
+                                      resources=defs.resources, cursor=state["cursor"]) as context:
+                data = defs.resolve_sensor_def("ingest_new_decks").evaluate_tick(context)
+            state["cursor"] = data.cursor
+            return data
+
+        def documents():
+            with open_index(location) as index:
+                return set(index.documents())
+
+        tick()
+        tick()  # every deck known and requested
+        yield settings, tick, documents
+
+
+def _deleted(data) -> list[str]:
+    return [k for r in data.dynamic_partitions_requests
+            if isinstance(r, DeleteDynamicPartitionsRequest) for k in r.partition_keys]
+
+
+@pytest.mark.timeout(300)
+def test_a_missing_inbox_removes_nothing(indexed):
+    settings, tick, documents = indexed
+    shutil.rmtree(settings.inbox)  # the share is not mounted: no folder at all
+    assert _deleted(tick()) == []
+    assert documents() == set(DOCS)
+
+
+@pytest.mark.xfail(strict=True, reason="no mass-removal guard yet in core/inbox_scan.py (see report)")
+@pytest.mark.timeout(300)
+def test_an_emptied_inbox_removes_nothing_while_the_index_holds_many_documents(indexed):
+    settings, tick, documents = indexed
+    for name in DOCS:  # the mount point is there, empty
+        (settings.inbox / name).unlink()
+    assert _deleted(tick()) == []
+    assert documents() == set(DOCS)

@@ -1,0 +1,129 @@
+"""A deck deleted from the inbox while its run is in flight (real `osmose ingest` process, real
+drop-folder sensor evaluated against the same Dagster instance and embedded store).
+
+Behaviour chosen: the run read the file's bytes already (its slides are extracted), so it may
+finish indexing the version it read; what it must never do is leave half of a version, touch
+other documents, or leave points behind once the deck is gone. The sensor, which knew the deck,
+notices the removal at its next tick and deletes the deck's points and partition.
+
+Two cases: the sensor ticks after the run ended (the run indexed B whole; the tick removes it),
+or while it embeds (the tick deletes B's partition; Dagster then fails the run at its next
+output, before anything is written; the error it prints is Dagster's, not a friendly one).
+Not covered: a deletion in the ~50 ms between `raw_documents` and `extracted_slides` (the run
+fails on the missing file before writing anything), and a tick that lands inside
+`qdrant_index` after its inputs are loaded but before it opens the store (a window of well
+under a second: the points written there would outlive the deleted partition; see the report).
+"""
+
+from __future__ import annotations
+
+
+import pytest
+from dagster import AddDynamicPartitionsRequest, DagsterInstance, build_sensor_context
+from dagster._core.instance.ref import InstanceRef
+
+from faultkit import (
+    asset_file,
+    chunk_ids,
+    mtime,
+    osmose,
+    points_by_document,
+    read_logs,
+    start_osmose,
+    wait_until,
+    write_big_deck,
+)
+
+C = "quarterly_review_en.pptx"
+B = "removed_while_running.pptx"
+SENSOR = "ingest_new_decks"
+
+
+class Sensor:
+    """Ticks of the real drop-folder sensor, carrying its cursor, applying partition requests."""
+
+    def __init__(self, home):
+        from osmose_dagster.core.settings import Settings
+        from osmose_dagster.definitions import build_definitions
+
+        self.defs = build_definitions(Settings.from_env())
+        self.instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster")))
+        self.cursor = None
+
+    def tick(self):
+        with build_sensor_context(
+            instance_ref=self.instance.get_ref(), definitions=self.defs,
+            resources=self.defs.resources, cursor=self.cursor,
+        ) as context:
+            data = self.defs.resolve_sensor_def(SENSOR).evaluate_tick(context)
+        for request in data.dynamic_partitions_requests:
+            if isinstance(request, AddDynamicPartitionsRequest):
+                new = [k for k in request.partition_keys
+                       if not self.instance.has_dynamic_partition("documents", k)]
+                self.instance.add_dynamic_partitions("documents", new)
+            else:
+                for key in request.partition_keys:
+                    self.instance.delete_dynamic_partition("documents", key)
+        self.cursor = data.cursor
+        return data
+
+    def partitions(self):
+        return set(self.instance.get_dynamic_partitions("documents"))
+
+
+def _scenario(tmp_path, sample_decks, osmose_home, monkeypatch, tick_during_run: bool):
+    home = osmose_home  # the test process (sensor) and the CLI share OSMOSE_HOME, DAGSTER_HOME
+    monkeypatch.setenv("OSMOSE_STABLE_SECONDS", "0")
+    done = osmose(home, "ingest", str(sample_decks[C]))
+    assert done.returncode == 0, done.stderr
+    reference = points_by_document(home)
+
+    deck = write_big_deck(home / "inbox" / B, 100, seed=11)  # written straight into the inbox
+    sensor = Sensor(home)
+    sensor.tick()
+    sensor.tick()  # held still for a tick: now in the sensor's cursor as requested
+    assert B in sensor.partitions()
+
+    run = start_osmose(home, tmp_path / "run", "ingest", str(deck), "--json")
+    slides = asset_file(home, "extracted_slides", B)
+    vectors = asset_file(home, "embeddings", B, ".npy")
+    wait_until(lambda: slides.exists(), run, 600, "B's slides to be extracted")
+    deck.unlink()  # the file is gone; the run holds its slides
+    if tick_during_run:
+        sensor.tick()  # the removal is seen while the run is still embedding
+        assert not vectors.exists(), "the tick came too late to be 'during' the run"
+        assert B not in sensor.partitions()
+    status = run.wait(timeout=900)
+    stdout, stderr = read_logs(tmp_path / "run")
+    during = points_by_document(home)
+    assert during[C] == reference[C]
+    if tick_during_run:
+        # Dagster refuses the next output of a partition that no longer exists: the run fails,
+        # before qdrant_index, so nothing of B was written.
+        assert status == 1, stderr
+        assert "Nonexistent partition keys" in stderr and B in stderr
+        assert B not in during
+    else:
+        # The run indexed the version it had read: all of it.
+        assert status == 0, stderr
+        assert set(during[B]) == set(chunk_ids(home, B))
+
+    sensor.tick()
+    after = points_by_document(home)
+    assert after[C] == reference[C]
+    assert B not in after, f"{len(after.get(B, {}))} point(s) of a deck no longer in the inbox"
+    assert B not in sensor.partitions()
+
+
+@pytest.mark.timeout(1200)
+def test_a_deck_removed_mid_run_is_indexed_whole_then_removed_by_the_sensor(
+    tmp_path, sample_decks, osmose_home, monkeypatch
+):
+    _scenario(tmp_path, sample_decks, osmose_home, monkeypatch, tick_during_run=False)
+
+
+@pytest.mark.timeout(1200)
+def test_a_sensor_tick_during_the_run_fails_the_run_and_leaves_no_points(
+    tmp_path, sample_decks, osmose_home, monkeypatch
+):
+    _scenario(tmp_path, sample_decks, osmose_home, monkeypatch, tick_during_run=True)
