@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1,
                         help="runs per child process (default 1: each file its own process, "
                         "start-up and model load included in its time and memory)")
+    parser.add_argument("--slots", type=int, default=1,
+                        help="CPU compute slots (OSMOSE_GPUS=cpu:N): N runs side by side, as the "
+                        "run queue allows; times then include the competition (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary OSMOSE_HOME")
     args = parser.parse_args(argv)
 
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{peak:5.0f} MiB  {row.file}" + ("  VIOLATION" if row.violations else ""),
               file=sys.stderr, flush=True)
 
-    report = rb.run_session(root, items, batch=args.batch, timeout_s=args.timeout,
+    report = rb.run_session(root, items, batch=args.batch, slots=args.slots, timeout_s=args.timeout,
                             progress=progress)
     report.notes = notes
     print()

@@ -78,7 +78,7 @@ def _ingest(args, settings: Settings) -> int:
     keys = [add_to_inbox(settings.inbox, Path(path)) for path in args.paths]
     started = time.perf_counter()
     outcomes = materialize_documents(
-        keys, settings, on_start=lambda key: _progress(f"ingesting {key} ...")
+        keys, settings, on_start=lambda key: _progress(f"ingesting {key} ..."), debug=args.debug
     )
     rows = []
     for outcome in outcomes:

@@ -137,7 +137,8 @@ class Harness:
     DAGSTER_HOME and the other variables in this process for its lifetime (restored after)."""
 
     def __init__(self, root: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 kill_at_mib: float = KILL_AT_MIB, env: dict[str, str] | None = None):
+                 kill_at_mib: float = KILL_AT_MIB, slots: int = 1,
+                 env: dict[str, str] | None = None):
         self.root = Path(root)
         self.home = self.root / "osmose"
         self.dagster_home = self.home / "dagster"
@@ -148,7 +149,7 @@ class Harness:
             "OSMOSE_HOME": str(self.home),
             "DAGSTER_HOME": str(self.dagster_home),
             "OSMOSE_DEVICE": "cpu",
-            "OSMOSE_GPUS": "cpu:1",
+            "OSMOSE_GPUS": f"cpu:{slots}",  # CPU compute slots: runs side by side
             "OSMOSE_STABLE_SECONDS": "0",  # the sensor still waits one tick for a file to hold still
             "OSMOSE_LOCK_TIMEOUT_S": "300",
             "HF_HUB_OFFLINE": "1",
@@ -262,7 +263,38 @@ class Harness:
     def execute(self, requests: list, on_row: Callable[[str, dict], None] | None = None,
                 batch: int = 1) -> dict[str, dict]:
         """Execute each RunRequest in a child process (`batch` requests per child: 1 gives each
-        file its own process). Returns {partition key: child measurements}."""
+        file its own process). With several compute slots (`slots`), the runs of each slot (the
+        sensor's `osmose/gpu` tag) go one after another, and the slots side by side, as the run
+        queue would run them. Returns {partition key: child measurements}."""
+        from .core.gpu import GPU_TAG
+
+        by_slot: dict[str, list] = {}
+        for request in requests:
+            by_slot.setdefault(request.tags.get(GPU_TAG, ""), []).append(request)
+        if len(by_slot) <= 1:
+            return self._execute_serially(requests, on_row, batch)
+        results: dict[str, dict] = {}
+        lock = threading.Lock()
+
+        def locked(key: str, measured: dict) -> None:
+            with lock:
+                if on_row:
+                    on_row(key, measured)
+
+        threads = [
+            threading.Thread(
+                target=lambda group: results.update(self._execute_serially(group, locked, batch)),
+                args=(group,),
+            )
+            for group in by_slot.values()
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results
+
+    def _execute_serially(self, requests: list, on_row, batch: int) -> dict[str, dict]:
         results: dict[str, dict] = {}
         todo = list(requests)
         while todo:
@@ -652,7 +684,7 @@ def crafted_items(folder: Path) -> list[Item]:
             for name, description in described.items()]
 
 
-def run_session(root: Path, items: list[Item], *, batch: int = 1,
+def run_session(root: Path, items: list[Item], *, batch: int = 1, slots: int = 1,
                 timeout_s: float = DEFAULT_TIMEOUT_S,
                 memory_limit_mib: float = MEMORY_LIMIT_MIB,
                 progress: Callable[[Row], None] | None = None) -> Report:
@@ -663,7 +695,7 @@ def run_session(root: Path, items: list[Item], *, batch: int = 1,
 
     started = time.monotonic()
     problems: list[str] = []
-    with Harness(root, timeout_s=timeout_s) as harness:
+    with Harness(root, timeout_s=timeout_s, slots=slots) as harness:
         sample_paths = write_sample_decks(root / "samples")
         samples = _put_through(
             harness, [Item(p, p.name, "sample") for p in sample_paths], batch=len(sample_paths),
@@ -675,15 +707,13 @@ def run_session(root: Path, items: list[Item], *, batch: int = 1,
         documents = [row.file for row in samples]
         before = harness.snapshot(documents)
 
+        # One wave at a time: its files dropped together, taken up by the sensor, run (one file
+        # per slot at a time: with batch=1 and one slot, each file alone from drop to result).
         rows = []
-        if batch == 1:
-            for item in items:  # one file dropped, taken up, run, at a time
-                rows.extend(_put_through(harness, [item], batch=1,
-                                         memory_limit_mib=memory_limit_mib, progress=progress))
-        else:
-            for index in range(0, len(items), batch):
-                rows.extend(_put_through(harness, items[index:index + batch], batch=batch,
-                                         memory_limit_mib=memory_limit_mib, progress=progress))
+        wave = batch * slots
+        for index in range(0, len(items), wave):
+            rows.extend(_put_through(harness, items[index:index + wave], batch=batch,
+                                     memory_limit_mib=memory_limit_mib, progress=progress))
 
         # After everything: the sensor still ticks, asks for nothing more, and the sample decks'
         # points are exactly what they were.

@@ -8,6 +8,7 @@ fails only its own run.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,10 @@ from pathlib import Path
 from .core.settings import Settings
 
 PROJECT_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# A failed run is reported by the caller in one line; Dagster's console logger would add a stack
+# trace on stderr for every failed step (the run's event log keeps everything either way).
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+DEBUG_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 @dataclass
@@ -46,7 +50,9 @@ def get_instance(settings: Settings):
     return DagsterInstance.get()
 
 
-def materialize_documents(keys: list[str], settings: Settings, on_start=None) -> list[DocumentOutcome]:
+def materialize_documents(
+    keys: list[str], settings: Settings, on_start=None, debug: bool = False
+) -> list[DocumentOutcome]:
     from .definitions import build_definitions
     from .defs.partitions import documents
 
@@ -65,7 +71,7 @@ def materialize_documents(keys: list[str], settings: Settings, on_start=None) ->
             partition_key=key,
             instance=instance,
             raise_on_error=False,
-            run_config=QUIET_RUN_CONFIG,
+            run_config=DEBUG_RUN_CONFIG if debug else QUIET_RUN_CONFIG,
             tags={"osmose/launched_by": "cli"},
         )
         outcomes.append(
@@ -108,8 +114,11 @@ def _failure_message(result) -> str:
             while error.cause is not None:
                 error = error.cause
             message = error.message.strip()
-            prefix = f"{error.cls_name}: "
-            return message[len(prefix) :] if message.startswith(prefix) else message
+            if "Nonexistent partition key" in message:  # the sensor deleted it mid-run
+                return f"{result.dagster_run.tags.get('dagster/partition', 'the document')}: " \
+                    "removed from the inbox while its run was in flight; nothing was indexed"
+            # Dagster prefixes the class name, sometimes with its module path.
+            return re.sub(rf"^[\w.]*\b{re.escape(error.cls_name)}: ", "", message)
     return "the run failed (see the run in the Dagster UI)"
 
 

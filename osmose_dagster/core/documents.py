@@ -21,6 +21,10 @@ class DocumentNotFoundError(OsmoseError):
     """The partition's file is no longer in the inbox."""
 
 
+class DocumentChangedError(OsmoseError):
+    """The partition's file was replaced after its run read it."""
+
+
 class UnsafeDocumentPathError(OsmoseError):
     """A key or link that would make us read outside the inbox."""
 
@@ -61,6 +65,25 @@ def describe(inbox: Path, key: str) -> RawDocument:
     path = locate(inbox, key)
     sha256, size = file_hash(path)
     return RawDocument(document=key, path=str(path), file=path.name, size=size, sha256=sha256)
+
+
+def ensure_unchanged(inbox: Path, key: str, sha256: str) -> None:
+    """Raise unless the inbox still holds the document with the bytes its run read.
+
+    Checked just before a run writes its points: a deck removed mid-run must not come back into
+    the index, and an older run must not overwrite the points of a newer version.
+    """
+    try:
+        current, _ = file_hash(locate(inbox, key))
+    except DocumentNotFoundError:
+        raise DocumentNotFoundError(
+            f"{key}: removed from the inbox while its run was in flight; nothing was indexed"
+        ) from None
+    if current != sha256:
+        raise DocumentChangedError(
+            f"{key}: replaced in the inbox while its run was in flight; nothing was indexed "
+            "(the drop-folder sensor runs the new version)"
+        )
 
 
 def add_to_inbox(inbox: Path, source: Path) -> str:

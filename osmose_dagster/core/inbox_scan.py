@@ -7,6 +7,11 @@ A tick only stat()s files. A deck is hashed only when its (size, mtime_ns) chang
 held still: the same on two consecutive ticks, and its mtime at least `stable_seconds` old. Its
 content hash then decides: new content is requested, the same content (a touch) is not. A tick
 can cap its reading (time) and its requests: decks beyond the cap are simply taken up next tick.
+
+A tick never removes most of the index at once by accident: when the inbox is suddenly empty, or
+more than half of the indexed decks are gone from it (an unmounted share, a sync tool that wiped
+the folder for a moment), the removals are held back until the decks come back or the removal is
+allowed (`allow_mass_removal`, OSMOSE_ALLOW_MASS_REMOVAL=1).
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ DECK_SUFFIXES = frozenset({".pptx", ".pptm", ".potx", ".ppsx", ".ppt"})
 TEMP_SUFFIXES = (".tmp", ".partial")
 CURSOR_VERSION = 1
 WHOLE_INBOX = ""  # in `InboxListing.unreadable`: the inbox itself could not be listed
+# The mass-removal guard: a tick that would remove more than this many decks, and more than half
+# of those indexed, removes none (nor any from an inbox that is empty, from 2 decks on).
+MASS_REMOVAL_MIN = 10
+EMPTY_INBOX_REMOVAL_MIN = 2
+ALLOW_MASS_REMOVAL_ENV = "OSMOSE_ALLOW_MASS_REMOVAL"
 
 
 def is_deck_name(name: str) -> bool:
@@ -215,6 +225,7 @@ class TickPlan:
     errors: dict[str, str]  # decks that could not be read this tick (retried next tick)
     hashed: int  # files read this tick
     cursor: InboxCursor  # the cursor after this tick, every removal done
+    held_back: str | None = None  # why this tick's removals were held back (a mass removal)
 
     def cursor_keeping(self, keys: Iterable[str]) -> InboxCursor:
         """The next cursor with these removals not done yet (they are retried next tick)."""
@@ -232,10 +243,14 @@ def plan_tick(
     stable_seconds: float,
     max_requests: int | None = None,
     hashing_budget_s: float | None = None,
+    allow_mass_removal: bool = False,
 ) -> TickPlan:
     """Compare the listing with the cursor. At most `max_requests` decks are requested, and no
     deck is read once `hashing_budget_s` seconds were spent reading (at least one is read); the
-    others keep their state and are taken up on the next tick, in key order."""
+    others keep their state and are taken up on the next tick, in key order.
+
+    A mass removal (see `mass_removal`) is held back unless `allow_mass_removal`: nothing is
+    removed, the decks stay in the cursor, and `held_back` says why, on every tick it lasts."""
     stable_ns = int(stable_seconds * 1e9)
     started = time.monotonic()
     batch = cursor.batch + 1  # used only if this tick requests something
@@ -296,6 +311,10 @@ def plan_tick(
         elif state.sha256 is not None:
             removed[key] = state
         # else: vanished before it was ever stable; nothing was requested, nothing to undo
+    held_back = None if allow_mass_removal else mass_removal(listing, cursor, removed)
+    if held_back:
+        decks.update(removed)  # kept as they were: nothing is lost if the folder comes back
+        removed = {}
     logged = frozenset(listing.skipped)
     return TickPlan(
         requests=requests,
@@ -307,6 +326,32 @@ def plan_tick(
         errors=errors,
         hashed=hashed,
         cursor=InboxCursor(decks, logged, batch if requests else cursor.batch),
+        held_back=held_back,
+    )
+
+
+def mass_removal(
+    listing: InboxListing, cursor: InboxCursor, removed: Mapping[str, DeckState]
+) -> str | None:
+    """Why removing `removed` at once looks like an accident rather than a user's choice, or None.
+
+    An inbox with no deck at all while at least 2 indexed decks would go (a share that did not
+    mount still has its empty mount point), or more than max(10, half the indexed decks) gone in
+    one tick (a sync tool that wiped the folder for a moment)."""
+    if not removed:
+        return None
+    indexed = sum(1 for state in cursor.decks.values() if state.sha256 is not None)
+    if not listing.files and len(removed) >= EMPTY_INBOX_REMOVAL_MIN:
+        why = "the inbox holds no deck at all (an unmounted share, a sync in progress?)"
+    elif len(removed) > max(MASS_REMOVAL_MIN, indexed / 2):
+        why = "more than half of the indexed decks are gone at once"
+    else:
+        return None
+    return (
+        f"{len(removed)} of {indexed} indexed deck(s) would be removed, and {why}: nothing "
+        f"removed, they stay indexed; if they were really deleted, set "
+        f"{ALLOW_MASS_REMOVAL_ENV}=1 in the code location's environment to remove them "
+        "(and unset it afterwards)"
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -88,7 +88,7 @@ class Settings:
     batch_size: int = DEFAULT_BATCH_SIZE
     segment_penalty: float = DEFAULT_SEGMENT_PENALTY
     qdrant_url: str | None = None
-    qdrant_api_key: str | None = None
+    qdrant_api_key: str | None = field(default=None, repr=False)
     collection: str | None = None
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     gpus: str | None = None  # OSMOSE_GPUS: "0,1" or "cpu:N"; unset = discovered
@@ -96,6 +96,7 @@ class Settings:
     reindex_cron: str = DEFAULT_REINDEX_CRON
     metrics: str | None = None  # OSMOSE_METRICS_DIR
     stable_seconds: float = DEFAULT_STABLE_SECONDS
+    allow_mass_removal: bool = False  # OSMOSE_ALLOW_MASS_REMOVAL: the sensor may empty the index
     limits: ExtractionLimits = ExtractionLimits()
     deck_passwords_file: Path | None = None  # OSMOSE_DECK_PASSWORDS_FILE: one password a line
 
@@ -148,6 +149,8 @@ class Settings:
             stable_seconds=_number(
                 env, "OSMOSE_STABLE_SECONDS", DEFAULT_STABLE_SECONDS, float, minimum=0
             ),
+            allow_mass_removal=(env.get("OSMOSE_ALLOW_MASS_REMOVAL") or "").lower()
+            in ("1", "true", "yes"),
             limits=ExtractionLimits.from_env(env),
             deck_passwords_file=(
                 Path(env["OSMOSE_DECK_PASSWORDS_FILE"]).expanduser()

@@ -176,13 +176,17 @@ def qdrant_index(
     embeddings: dict[str, np.ndarray],
     embedder: EmbedderResource,
     qdrant: QdrantResource,
+    inbox: InboxResource,
 ) -> MaterializeResult:
     """The document's points in Qdrant: new ones written first, then its stale ones removed."""
     location = qdrant.location(embedder.model)
     reports: dict[str, WriteReport] = {}
     mismatched = []
     with open_index(location) as index:
+        stale = _changed_in_flight(topic_segments, Path(inbox.path), context)
         for key, deck in topic_segments.items():
+            if key in stale:
+                continue
             reports[key] = index.replace_document(
                 key, deck.file, deck.chunks, embeddings[key], embedder.model
             )
@@ -197,6 +201,7 @@ def qdrant_index(
             "points_removed": sum(r.removed for r in reports.values()),
             "collection": location.collection,
             "store": location.describe(),
+            **({"skipped_changed_in_flight": ", ".join(stale)} if stale else {}),
         },
         check_results=[
             AssetCheckResult(
@@ -206,6 +211,24 @@ def qdrant_index(
             )
         ],
     )
+
+
+def _changed_in_flight(decks: dict[str, SegmentedDeck], inbox: Path, context) -> list[str]:
+    """Documents removed or replaced in the inbox since this run read them: not to be written.
+
+    A run of one document fails with the reason; a batch goes on with its other documents (the
+    drop-folder sensor deletes a removed deck's partition and runs a replaced one again).
+    """
+    stale = []
+    for key, deck in decks.items():
+        try:
+            inbox_files.ensure_unchanged(inbox, key, deck.sha256)
+        except (inbox_files.DocumentNotFoundError, inbox_files.DocumentChangedError) as error:
+            if len(decks) == 1:
+                raise
+            context.log.warning(str(error))
+            stale.append(key)
+    return stale
 
 
 def _documents(values: dict) -> dict:

@@ -40,7 +40,9 @@ KEYS_LOGGED_PER_LINE = 20
     description=(
         "Watches the inbox: a new deck adds its partition and requests its run, a changed deck "
         "(content hash) requests a new run, a removed deck loses its partition and its points. "
-        "Decks still being written wait until they hold still (OSMOSE_STABLE_SECONDS)."
+        "Decks still being written wait until they hold still (OSMOSE_STABLE_SECONDS). An "
+        "emptied inbox, or most decks gone at once, removes nothing unless "
+        "OSMOSE_ALLOW_MASS_REMOVAL=1."
     ),
 )
 def ingest_new_decks(
@@ -50,13 +52,15 @@ def ingest_new_decks(
     embedder: EmbedderResource,
 ) -> SensorResult:
     cursor = InboxCursor.from_json(context.cursor)
+    settings = Settings.from_env()
     plan = plan_tick(
         list_inbox(Path(inbox.path), known_keys=cursor.decks),
         cursor,
         now_ns=time.time_ns(),
-        stable_seconds=Settings.from_env().stable_seconds,
+        stable_seconds=settings.stable_seconds,
         max_requests=MAX_RUNS_PER_TICK,
         hashing_budget_s=HASHING_BUDGET_S,
+        allow_mass_removal=settings.allow_mass_removal,
     )
     _log_problems(context, plan)
     if plan.deferred:
@@ -157,10 +161,14 @@ def _log_problems(context: SensorEvaluationContext, plan: TickPlan) -> None:
         context.log.warning(f"skipped {path}: {why}")
     for key, why in plan.errors.items():
         context.log.warning(f"{key}: {why}")
+    if plan.held_back:  # on every tick it lasts: the index and the inbox disagree meanwhile
+        context.log.warning(f"removal held back: {plan.held_back}")
 
 
 def _summary(plan: TickPlan, removed: list[str]) -> str:
     parts = [f"{len(plan.cursor.decks)} deck(s) known"]
+    if plan.held_back:
+        parts.append(f"removal held back: {plan.held_back}")
     if plan.waiting:
         parts.append(f"{len(plan.waiting)} waiting to hold still: {_some(plan.waiting)}")
     if plan.deferred:

@@ -48,12 +48,13 @@ class Inbox:
         self.folder = folder
         self.cursor = InboxCursor()
 
-    def tick(self, now_ns: int | None = None) -> TickPlan:
+    def tick(self, now_ns: int | None = None, allow_mass_removal: bool = False) -> TickPlan:
         plan = plan_tick(
             list_inbox(self.folder, known_keys=self.cursor.decks),
             self.cursor,
             now_ns=time.time_ns() if now_ns is None else now_ns,
             stable_seconds=STABLE_S,
+            allow_mass_removal=allow_mass_removal,
         )
         self.cursor = plan.cursor
         return plan
@@ -341,3 +342,67 @@ def test_a_link_to_a_deck_inside_the_inbox_is_that_deck(inbox):
     (inbox / "alias.pptx").symlink_to(real)
     assert locate(inbox, "alias.pptx") == real.resolve()
     assert locate(inbox, "real.pptx") == real.resolve()
+
+
+# ---------------------------------------------------------------------------------------------
+# The mass-removal guard: an inbox emptied (or mostly emptied) at once removes nothing.
+
+
+def indexed_inbox(inbox: Path, count: int) -> tuple[Inbox, list[Path]]:
+    paths = [drop(inbox, f"d{i:02}.pptx", bytes([i])) for i in range(count)]
+    ticks = Inbox(inbox)
+    assert len(ticks.settle().requests) == count
+    return ticks, paths
+
+
+def test_an_emptied_inbox_removes_nothing_tick_after_tick_and_loses_nothing(inbox):
+    ticks, paths = indexed_inbox(inbox, 3)
+    known = ticks.cursor
+    kept = [(path, path.read_bytes(), path.stat().st_mtime_ns) for path in paths]
+    for path in paths:  # an unmounted share: the mount point is there, empty
+        path.unlink()
+    for _ in range(2):
+        plan = ticks.tick()
+        assert plan.removed == {} and plan.cursor.to_json() == known.to_json()
+        assert "3 of 3 indexed deck(s)" in plan.held_back
+        assert "no deck at all" in plan.held_back
+        assert "OSMOSE_ALLOW_MASS_REMOVAL=1" in plan.held_back
+    for path, content, mtime_ns in kept:  # mounted again
+        path.write_bytes(content)
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+    back = ticks.tick()
+    assert (back.held_back, back.removed, requested(back), back.hashed) == (None, {}, [], 0)
+
+
+def test_more_than_half_of_the_decks_gone_at_once_is_held_back(inbox):
+    ticks, paths = indexed_inbox(inbox, 30)
+    for path in paths[:16]:  # 16 > max(10, 30 / 2)
+        path.unlink()
+    plan = ticks.tick()
+    assert plan.removed == {} and len(plan.cursor.decks) == 30
+    assert "16 of 30 indexed deck(s)" in plan.held_back and "more than half" in plan.held_back
+
+
+def test_a_few_decks_removed_are_removed(inbox):
+    ticks, paths = indexed_inbox(inbox, 30)
+    for path in paths[:10]:  # 10 is not more than max(10, 30 / 2)
+        path.unlink()
+    plan = ticks.tick()
+    assert plan.held_back is None and len(plan.removed) == 10
+    assert len(plan.cursor.decks) == 20
+
+
+def test_the_one_deck_of_an_inbox_removed_is_removed(inbox):
+    ticks, (path,) = indexed_inbox(inbox, 1)
+    path.unlink()
+    plan = ticks.tick()
+    assert plan.held_back is None and list(plan.removed) == ["d00.pptx"]
+
+
+def test_a_mass_removal_is_done_once_allowed(inbox):
+    ticks, paths = indexed_inbox(inbox, 12)
+    for path in paths:
+        path.unlink()
+    assert ticks.tick().held_back  # not allowed: held back, still in the cursor
+    plan = ticks.tick(allow_mass_removal=True)
+    assert plan.held_back is None and len(plan.removed) == 12 and plan.cursor.decks == {}

@@ -2,9 +2,10 @@
 did not mount) for the removal of every deck.
 
 Real sensor ticks against a real Dagster instance and embedded store; points are written with
-real MiniLM vectors. A missing inbox folder is guarded already (core/inbox_scan.py treats a
-folder that cannot be listed as unreadable). An inbox that exists but is empty is not: that
-test is a strict xfail, the executable form of the fix proposed in the report of issue 5.
+real MiniLM vectors. A missing inbox folder is guarded (core/inbox_scan.py treats a folder that
+cannot be listed as unreadable), and so is an inbox that exists but is empty: the mass-removal
+guard holds the removals back, tick after tick, until the decks come back (nothing lost) or
+OSMOSE_ALLOW_MASS_REMOVAL=1 says they were really deleted.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def indexed(osmose_home, monkeypatch, embedder):
     from osmose_dagster.definitions import build_definitions
 
     monkeypatch.setenv("OSMOSE_STABLE_SECONDS", "0")
+    monkeypatch.delenv("OSMOSE_ALLOW_MASS_REMOVAL", raising=False)
     settings = Settings.from_env()
     settings.inbox.mkdir(parents=True)
     old = time.time_ns() - 60 * 10**9
@@ -73,11 +75,48 @@ def test_a_missing_inbox_removes_nothing(indexed):
     assert documents() == set(DOCS)
 
 
-@pytest.mark.xfail(strict=True, reason="no mass-removal guard yet in core/inbox_scan.py (see report)")
+def _empty(inbox) -> dict:
+    """Unlinks every deck (the mount point is there, empty); returns how to put them back."""
+    kept = {}
+    for name in DOCS:
+        path = inbox / name
+        kept[name] = (path.read_bytes(), path.stat().st_mtime_ns)
+        path.unlink()
+    return kept
+
+
 @pytest.mark.timeout(300)
 def test_an_emptied_inbox_removes_nothing_while_the_index_holds_many_documents(indexed):
     settings, tick, documents = indexed
-    for name in DOCS:  # the mount point is there, empty
-        (settings.inbox / name).unlink()
-    assert _deleted(tick()) == []
+    kept = _empty(settings.inbox)
+    for _ in range(2):  # held back, and said so, on every tick it lasts
+        data = tick()
+        assert _deleted(data) == [] and data.run_requests == []
+        assert "removal held back" in data.skip_message
+        assert "OSMOSE_ALLOW_MASS_REMOVAL=1" in data.skip_message
     assert documents() == set(DOCS)
+
+    for name, (content, mtime_ns) in kept.items():  # the share is mounted again
+        (settings.inbox / name).write_bytes(content)
+        os.utime(settings.inbox / name, ns=(mtime_ns, mtime_ns))
+    back = tick()
+    assert _deleted(back) == [] and back.run_requests == []
+    assert "held back" not in back.skip_message
+    assert documents() == set(DOCS)
+
+    (settings.inbox / DOCS[0]).unlink()  # and the sensor goes on: one deck removed is removed
+    assert _deleted(tick()) == [DOCS[0]]
+    assert documents() == set(DOCS[1:])
+
+
+@pytest.mark.timeout(300)
+def test_an_emptied_inbox_is_emptied_from_the_index_once_allowed(indexed, monkeypatch):
+    settings, tick, documents = indexed
+    _empty(settings.inbox)
+    assert _deleted(tick()) == []
+    monkeypatch.setenv("OSMOSE_ALLOW_MASS_REMOVAL", "1")  # the user really deleted them all
+    assert sorted(_deleted(tick())) == sorted(DOCS)
+    assert documents() == set()
+    monkeypatch.delenv("OSMOSE_ALLOW_MASS_REMOVAL")
+    after = tick()
+    assert _deleted(after) == [] and "held back" not in after.skip_message
