@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ from typing import Callable, Iterable, Iterator
 
 from .core import errors as _errors
 from .core.inbox_scan import is_deck_name
+from .sensor_ticks import SensorTicks
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "real"
@@ -156,7 +158,6 @@ class Harness:
             **(env or {}),
         }
         self._saved_env: dict[str, str | None] = {}
-        self.cursor: str | None = None
         self.ticks = 0
         self.tick_errors: list[str] = []
         self.sensor_log: list[str] = []
@@ -180,8 +181,8 @@ class Harness:
 
         self.settings = Settings.from_env()
         self.defs = build_definitions(self.settings)
-        self.sensor = self.defs.resolve_sensor_def(SENSOR)
         self.instance = DagsterInstance.get()
+        self.sensor = SensorTicks(self.defs, self.instance, SENSOR)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -214,36 +215,17 @@ class Harness:
     def tick(self):
         """One evaluation of the real sensor, its partition requests applied as the daemon does.
         Returns the tick's data, or None when the evaluation raised (recorded in tick_errors)."""
-        import logging
-
-        from dagster import AddDynamicPartitionsRequest, build_sensor_context
-
         self.ticks += 1
         handler = _ListHandler(self.sensor_log)
         logger = logging.getLogger("dagster")
         logger.addHandler(handler)
         try:
-            with build_sensor_context(
-                instance_ref=self.instance.get_ref(),
-                definitions=self.defs,
-                resources=self.defs.resources,
-                cursor=self.cursor,
-            ) as context:
-                data = self.sensor.evaluate_tick(context)
+            data = self.sensor.tick()
         except Exception as error:  # the contract says the sensor keeps running: record it
             self.tick_errors.append(f"tick {self.ticks}: {type(error).__name__}: {error}")
             return None
         finally:
             logger.removeHandler(handler)
-        for request in data.dynamic_partitions_requests:
-            if isinstance(request, AddDynamicPartitionsRequest):
-                new = [k for k in request.partition_keys
-                       if not self.instance.has_dynamic_partition("documents", k)]
-                self.instance.add_dynamic_partitions("documents", new)
-            else:
-                for key in request.partition_keys:
-                    self.instance.delete_dynamic_partition("documents", key)
-        self.cursor = data.cursor
         return data
 
     def requests_after_drop(self, max_ticks: int = 3) -> list:
@@ -512,17 +494,15 @@ def _waiting(data) -> bool:
     return "waiting to hold still" in message
 
 
-class _ListHandler:
-    """A logging handler that keeps the sensor's log lines (skipped files and why)."""
+class _ListHandler(logging.Handler):
+    """Keeps the sensor's log lines (skipped files and why)."""
 
-    def __new__(cls, lines: list[str]):
-        import logging
+    def __init__(self, lines: list[str]):
+        super().__init__(level=logging.INFO)
+        self.lines = lines
 
-        class Handler(logging.Handler):
-            def emit(self, record):
-                lines.append(record.getMessage())
-
-        return Handler(level=logging.INFO)
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 def _typed_or_innermost(error) -> tuple[str, str]:

@@ -15,7 +15,6 @@ from dagster import (
     DagsterRun,
     DagsterRunStatus,
     DeleteDynamicPartitionsRequest,
-    build_sensor_context,
     instance_for_test,
 )
 from dagster._core.utils import make_new_run_id
@@ -25,10 +24,10 @@ from osmose_dagster.core.index import open_index
 from osmose_dagster.core.records import Chunk
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.definitions import build_definitions
+from osmose_dagster.sensor_ticks import SensorTicks as Ticks
 
 from conftest import REPO_ROOT
 
-SENSOR = "ingest_new_decks"
 
 
 @pytest.fixture
@@ -39,37 +38,6 @@ def setup(osmose_home, monkeypatch):
     defs = build_definitions(settings)
     with instance_for_test() as instance:
         yield settings, defs, instance
-
-
-class Ticks:
-    """Evaluates the sensor tick after tick, carrying its cursor, applying partition requests."""
-
-    def __init__(self, defs, instance):
-        self.defs, self.instance, self.cursor = defs, instance, None
-        self.sensor = defs.resolve_sensor_def(SENSOR)
-
-    def tick(self):
-        # As the code server does: the sensor's resources are the definitions' top-level ones.
-        with build_sensor_context(
-            instance_ref=self.instance.get_ref(),
-            definitions=self.defs,
-            resources=self.defs.resources,
-            cursor=self.cursor,
-        ) as context:
-            data = self.sensor.evaluate_tick(context)
-        for request in data.dynamic_partitions_requests:
-            if isinstance(request, AddDynamicPartitionsRequest):
-                new = [k for k in request.partition_keys
-                       if not self.instance.has_dynamic_partition("documents", k)]
-                self.instance.add_dynamic_partitions("documents", new)
-            else:
-                for key in request.partition_keys:
-                    self.instance.delete_dynamic_partition("documents", key)
-        self.cursor = data.cursor
-        return data
-
-    def partitions(self) -> list[str]:
-        return sorted(self.instance.get_dynamic_partitions("documents"))
 
 
 def drop(inbox: Path, key: str, content: bytes) -> Path:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 
 import pytest
-from dagster import AddDynamicPartitionsRequest, DagsterInstance, build_sensor_context
+from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
+
+from osmose_dagster.sensor_ticks import SensorTicks
 
 from faultkit import (
     asset_file,
@@ -32,39 +34,14 @@ from faultkit import (
 
 C = "quarterly_review_en.pptx"
 B = "removed_while_running.pptx"
-SENSOR = "ingest_new_decks"
 
 
-class Sensor:
-    """Ticks of the real drop-folder sensor, carrying its cursor, applying partition requests."""
+def _sensor(home) -> SensorTicks:
+    from osmose_dagster.core.settings import Settings
+    from osmose_dagster.definitions import build_definitions
 
-    def __init__(self, home):
-        from osmose_dagster.core.settings import Settings
-        from osmose_dagster.definitions import build_definitions
-
-        self.defs = build_definitions(Settings.from_env())
-        self.instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster")))
-        self.cursor = None
-
-    def tick(self):
-        with build_sensor_context(
-            instance_ref=self.instance.get_ref(), definitions=self.defs,
-            resources=self.defs.resources, cursor=self.cursor,
-        ) as context:
-            data = self.defs.resolve_sensor_def(SENSOR).evaluate_tick(context)
-        for request in data.dynamic_partitions_requests:
-            if isinstance(request, AddDynamicPartitionsRequest):
-                new = [k for k in request.partition_keys
-                       if not self.instance.has_dynamic_partition("documents", k)]
-                self.instance.add_dynamic_partitions("documents", new)
-            else:
-                for key in request.partition_keys:
-                    self.instance.delete_dynamic_partition("documents", key)
-        self.cursor = data.cursor
-        return data
-
-    def partitions(self):
-        return set(self.instance.get_dynamic_partitions("documents"))
+    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home / "dagster")))
+    return SensorTicks(build_definitions(Settings.from_env()), instance)
 
 
 def _scenario(tmp_path, sample_decks, osmose_home, monkeypatch, tick_during_run: bool):
@@ -75,7 +52,7 @@ def _scenario(tmp_path, sample_decks, osmose_home, monkeypatch, tick_during_run:
     reference = points_by_document(home)
 
     deck = write_big_deck(home / "inbox" / B, 100, seed=11)  # written straight into the inbox
-    sensor = Sensor(home)
+    sensor = _sensor(home)
     sensor.tick()
     sensor.tick()  # held still for a tick: now in the sensor's cursor as requested
     assert B in sensor.partitions()

@@ -12,7 +12,7 @@ sample decks indexed before everything keep exactly their points.
 LibreOffice: legacy .ppt and ISO Strict decks are converted and indexed when `soffice` is on
 PATH; without it they must fail with LegacyFormatError / StrictOOXMLError. scripts/test.sh does
 not install LibreOffice, so the expectation follows `find_soffice()` on the machine running this.
-About 8 minutes on 2 cores.
+About 6 minutes on 2 cores (5.5 to 6.5 measured here).
 """
 
 from __future__ import annotations
