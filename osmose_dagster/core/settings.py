@@ -14,6 +14,8 @@ DEFAULT_SEGMENT_PENALTY = 1.0
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_LOCK_TIMEOUT_S = 120.0
 DEFAULT_REINDEX_CRON = "0 3 * * *"
+DEFAULT_QDRANT_RETRIES = 2  # a Qdrant server: tries after the first before giving up
+DEFAULT_QDRANT_TIMEOUT_S = 5.0  # a Qdrant server: seconds per reachability try
 DEFAULT_STABLE_SECONDS = 5.0  # a dropped deck must be this old, and unchanged for one tick
 
 MIB = 1024**2
@@ -90,6 +92,8 @@ class Settings:
     qdrant_url: str | None = None
     qdrant_api_key: str | None = field(default=None, repr=False)
     collection: str | None = None
+    qdrant_retries: int = DEFAULT_QDRANT_RETRIES
+    qdrant_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     gpus: str | None = None  # OSMOSE_GPUS: "0,1" or "cpu:N"; unset = discovered
     cpu_fallback: bool = False
@@ -139,6 +143,12 @@ class Settings:
             qdrant_url=env.get("QDRANT_URL") or None,
             qdrant_api_key=env.get("QDRANT_API_KEY") or None,
             collection=env.get("OSMOSE_COLLECTION") or None,
+            qdrant_retries=_number(
+                env, "OSMOSE_QDRANT_RETRIES", DEFAULT_QDRANT_RETRIES, int, minimum=0
+            ),
+            qdrant_timeout_s=_number(
+                env, "OSMOSE_QDRANT_TIMEOUT_S", DEFAULT_QDRANT_TIMEOUT_S, float, minimum=1
+            ),
             lock_timeout_s=_number(
                 env, "OSMOSE_LOCK_TIMEOUT_S", DEFAULT_LOCK_TIMEOUT_S, float, minimum=0
             ),

@@ -11,7 +11,13 @@ from ..core.device_lock import hold_slot
 from ..core.embed import Embedder, load_embedder
 from ..core.gpu import GPU_TAG, describe_device, device_for_slot, device_slots
 from ..core.index import IndexLocation, collection_name_for
-from ..core.settings import ExtractionLimits, Settings, read_passwords
+from ..core.settings import (
+    DEFAULT_QDRANT_RETRIES,
+    DEFAULT_QDRANT_TIMEOUT_S,
+    ExtractionLimits,
+    Settings,
+    read_passwords,
+)
 from .io_manager import ReadableFileIOManager
 
 PRODUCTION_MODEL = "intfloat/multilingual-e5-large"
@@ -64,8 +70,8 @@ class QdrantResource(ConfigurableResource):
 
     `api_key` must be given as `EnvVar("QDRANT_API_KEY")` (as resources_for_deployment does): the
     UI's resource config then shows the variable's name, never its value. How long to try an
-    unreachable server: `connect_retries` / `connect_timeout_s`, else OSMOSE_QDRANT_RETRIES /
-    OSMOSE_QDRANT_TIMEOUT_S read in the run process, else 2 retries of 5 s each.
+    unreachable server: `connect_retries` more tries of `connect_timeout_s` each
+    (OSMOSE_QDRANT_RETRIES, OSMOSE_QDRANT_TIMEOUT_S).
     """
 
     path: str | None = None
@@ -73,34 +79,19 @@ class QdrantResource(ConfigurableResource):
     api_key: str | None = None
     collection: str | None = None
     lock_timeout_s: float = 120.0
-    connect_retries: int | None = None
-    connect_timeout_s: float | None = None
+    connect_retries: int = DEFAULT_QDRANT_RETRIES
+    connect_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
 
     def location(self, model: str) -> IndexLocation:
-        from ..core.index import DEFAULT_CONNECT_ATTEMPTS, DEFAULT_CONNECT_TIMEOUT_S
-        from ..core.settings import _number
-
         url, api_key = self._resolved(self.url), self._resolved(self.api_key)
-        retries = self.connect_retries
-        if retries is None:  # read only where used, so a bad value cannot break embedded mode
-            retries = DEFAULT_CONNECT_ATTEMPTS - 1
-        if self.connect_retries is None and url:
-            retries = _number(
-                os.environ, "OSMOSE_QDRANT_RETRIES", DEFAULT_CONNECT_ATTEMPTS - 1, int, minimum=0
-            )
-        timeout = self.connect_timeout_s or DEFAULT_CONNECT_TIMEOUT_S
-        if self.connect_timeout_s is None and url:
-            timeout = _number(
-                os.environ, "OSMOSE_QDRANT_TIMEOUT_S", DEFAULT_CONNECT_TIMEOUT_S, float, minimum=1
-            )
         return IndexLocation(
             collection=self.collection or collection_name_for(model),
             path=Path(self.path) if self.path and not url else None,
             url=url,
             api_key=api_key,
             lock_timeout_s=self.lock_timeout_s,
-            connect_attempts=retries + 1,
-            connect_timeout_s=timeout,
+            connect_attempts=self.connect_retries + 1,
+            connect_timeout_s=self.connect_timeout_s,
         )
 
     @staticmethod
@@ -187,6 +178,8 @@ def local_resources(settings: Settings) -> dict:
             api_key=_secret("QDRANT_API_KEY"),
             collection=settings.collection,
             lock_timeout_s=settings.lock_timeout_s,
+            connect_retries=settings.qdrant_retries,
+            connect_timeout_s=settings.qdrant_timeout_s,
         ),
         "inbox": _inbox(settings),
         "segmenter": SegmenterResource(penalty=settings.segment_penalty),
@@ -202,6 +195,8 @@ def production_resources(settings: Settings) -> dict:
         url=EnvVar("QDRANT_URL"),
         api_key=_secret("QDRANT_API_KEY"),
         collection=settings.collection,
+        connect_retries=settings.qdrant_retries,
+        connect_timeout_s=settings.qdrant_timeout_s,
     )
     return resources
 
