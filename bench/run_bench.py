@@ -120,6 +120,13 @@ def measure_plain(decks: list[Path], folder: Path, args) -> dict:
     }
 
 
+def osmose_command() -> list[str]:
+    """The installed `osmose` script, else the same entry point run from the checkout (the GPU
+    machine uses the project through PYTHONPATH, uninstalled)."""
+    script = Path(PYTHON).parent / "osmose"
+    return [str(script)] if script.exists() else [PYTHON, "-m", "osmose_dagster.cli"]
+
+
 def project_env(home: Path, args) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OSMOSE_", "QDRANT_"))}
     env.update(
@@ -144,7 +151,7 @@ def measure_project(kind: str, decks: list[Path], folder: Path, args) -> dict:
     env = project_env(home, args)
     calls = []
     if kind == "cli":
-        calls.append([str(Path(PYTHON).parent / "osmose"), "ingest", "--json", *map(str, decks)])
+        calls.append([*osmose_command(), "ingest", "--json", *map(str, decks)])
     elif kind == "backfill":
         calls = backfill_calls(decks, home, dagster_home, args.backfill_batch)
     else:
