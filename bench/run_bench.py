@@ -17,7 +17,8 @@ Rows (each measurement is a fresh process, timed from outside by bench/measure.p
               allows; the daemon's own scheduling latency is not included
   b-sensor    the 230-slide deck dropped into the inbox of a real deployment (dagster-daemon,
               the drop-folder sensor, the run queue, a run process launched by the daemon)
-  c-sensor    the same with the 50 decks: one run per deck, one at a time per compute slot
+  c-sensor    the same with the 50 decks: the sensor puts the decks it finds in one tick in
+              runs of up to OSMOSE_DECKS_PER_RUN (--backfill-batch), one at a time per slot
   c-daemon-backfill  the 50 decks as one asset backfill submitted to the same deployment (as
               the UI's backfill dialog does): the daemon makes runs of 25 partitions
   Daemon rows are timed from the drop (or the submission) to the end of the last run; the
@@ -86,7 +87,7 @@ ROWS = {
     "c-backfill": ("backfill runs: 1 process per {batch} decks", "many", "backfill", "c-plain"),
     "c-daemon-backfill": ("asset backfill launched by the daemon ({batch} decks per run)", "many",
                           "daemon-backfill", "c-plain"),
-    "c-sensor": ("drop folder + sensor + daemon (1 run per deck)", "many", "sensor", "c-plain"),
+    "c-sensor": ("drop folder + sensor + daemon (batched runs)", "many", "sensor", "c-plain"),
 }
 DAEMON_KINDS = ("sensor", "daemon-backfill")
 
@@ -222,7 +223,8 @@ def measure_daemon(kind: str, decks: list[Path], folder: Path, args) -> dict:
     idle = {"OSMOSE_REINDEX_CRON": "0 0 1 1 *"}  # the scheduled re-index stays out of the way
     if kind == "daemon-backfill":
         idle["OSMOSE_STABLE_SECONDS"] = "1e9"  # so does the drop-folder sensor
-    deployment = Deployment(folder, OSMOSE_DEVICE=args.device, **idle)
+    deployment = Deployment(folder, OSMOSE_DEVICE=args.device,
+                            OSMOSE_DECKS_PER_RUN=str(args.backfill_batch), **idle)
     create_instance(deployment.dagster_home)
     deployment.start_daemon()
     try:
@@ -234,7 +236,8 @@ def measure_daemon(kind: str, decks: list[Path], folder: Path, args) -> dict:
         if kind == "daemon-backfill":
             submit_backfill(instance, [deck.name for deck in decks])
         timeout = 600 + 60 * len(decks)
-        wait_for(lambda: _all_finished(deployment, len(decks) if kind == "sensor" else None),
+        names = [deck.name for deck in decks] if kind == "sensor" else None
+        wait_for(lambda: _all_finished(deployment, names),
                  timeout, f"the runs of {len(decks)} deck(s)", interval_s=0.5)
         records = deployment.finished_runs()
         ended = max(r.end_time for r in records)
@@ -287,9 +290,10 @@ def _sensor_ticked(instance, name: str) -> bool:
     return False
 
 
-def _all_finished(deployment, expected_runs: int | None) -> bool:
-    """Every run ended (a failure stops the measurement); with a count, that many succeeded."""
-    from dagster import DagsterRunStatus
+def _all_finished(deployment, documents: list[str] | None) -> bool:
+    """Every run ended (a failure stops the measurement); with documents, each one indexed (the
+    sensor puts decks it finds together in batched runs), else every backfill completed."""
+    from dagster import AssetKey, AssetRecordsFilter, DagsterRunStatus
 
     records = deployment.runs()
     failed = [r.dagster_run.run_id for r in records if r.dagster_run.status == DagsterRunStatus.FAILURE]
@@ -297,9 +301,15 @@ def _all_finished(deployment, expected_runs: int | None) -> bool:
         raise RuntimeError(f"run(s) failed: {failed}")
     if not records or any(not r.dagster_run.is_finished for r in records):
         return False
-    if expected_runs is not None:
-        return len(records) >= expected_runs
-    backfills = deployment.instance().get_backfills()
+    instance = deployment.instance()
+    if documents is not None:
+        return all(
+            instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=AssetKey("qdrant_index"), asset_partitions=[key]), limit=1
+            ).records
+            for key in documents
+        )
+    backfills = instance.get_backfills()
     return bool(backfills) and all(b.status.value.startswith("COMPLETED") for b in backfills)
 
 
@@ -497,11 +507,12 @@ def main() -> int:
         parser.error(f"unknown rows {unknown}; known: {', '.join(ROWS)}")
 
     if args.backfill_batch is None:
-        from osmose_dagster.defs.assets import DOCUMENTS_PER_BACKFILL_RUN
+        from osmose_dagster.core.settings import Settings
 
-        args.backfill_batch = DOCUMENTS_PER_BACKFILL_RUN
+        args.backfill_batch = Settings.from_env().decks_per_run
     args.work.mkdir(parents=True, exist_ok=True)
     results_path = args.results or args.work / "results.jsonl"
+    results_path.parent.mkdir(parents=True, exist_ok=True)
     decks = {"big": write_workload("big", args.work / "workloads" / "big"),
              "many": write_workload("many", args.work / "workloads" / "many")[: args.decks]}
     big = describe(args.work / "workloads" / "big")

@@ -153,6 +153,7 @@ class Harness:
             "OSMOSE_DEVICE": "cpu",
             "OSMOSE_GPUS": f"cpu:{slots}",  # CPU compute slots: runs side by side
             "OSMOSE_STABLE_SECONDS": "0",  # the sensor still waits one tick for a file to hold still
+            "OSMOSE_DECKS_PER_RUN": "1",  # a run per file: its own outcome, time and memory
             "OSMOSE_LOCK_TIMEOUT_S": "300",
             "HF_HUB_OFFLINE": "1",
             **(env or {}),

@@ -29,12 +29,14 @@ from ..core.metrics import write_embedding_metrics
 from ..core.pipeline import embed_chunks, segment_decks, vector_problems
 from ..core.pptx_extract import extract_slides
 from ..core.records import ExtractedDeck, RawDocument, SegmentedDeck
+from ..core.settings import DEFAULT_DECKS_PER_RUN
+from .batch_failures import per_document
 from .partitions import documents
 from .resources import EmbedderResource, InboxResource, QdrantResource, SegmenterResource
 
 GROUP = "ingest"
-DOCUMENTS_PER_BACKFILL_RUN = 25
-BATCHED = BackfillPolicy.multi_run(max_partitions_per_run=DOCUMENTS_PER_BACKFILL_RUN)
+# build_definitions replaces it with OSMOSE_DECKS_PER_RUN's.
+BATCHED = BackfillPolicy.multi_run(max_partitions_per_run=DEFAULT_DECKS_PER_RUN)
 
 
 @asset(partitions_def=documents, group_name=GROUP, kinds={"file"}, backfill_policy=BATCHED)
@@ -42,7 +44,8 @@ def raw_documents(
     context: AssetExecutionContext, inbox: InboxResource
 ) -> Output[dict[str, RawDocument]]:
     """The deck file in the inbox: path, size, and sha256 (its data version)."""
-    raws = {key: inbox_files.describe(Path(inbox.path), key) for key in context.partition_keys}
+    keys = {key: key for key in context.partition_keys}
+    raws = per_document(context, keys, lambda key, _: inbox_files.describe(Path(inbox.path), key))
     # Output takes one data version for all its partitions, so a batch leaves Dagster's default.
     (only,) = raws.values() if len(raws) == 1 else (None,)
     return Output(
@@ -60,11 +63,13 @@ def extracted_slides(
 ) -> Output[dict[str, ExtractedDeck]]:
     """Every slide's title, body in reading order, tables, notes, charts and SmartArt text."""
     limits, passwords = inbox.extraction_limits(), inbox.deck_passwords()
-    decks = {}
-    for key, raw in raw_documents.items():
+
+    def extract(key: str, raw: RawDocument) -> ExtractedDeck:
         slides = extract_slides(raw.path, limits=limits, passwords=passwords)
-        decks[key] = ExtractedDeck(document=key, file=raw.file, sha256=raw.sha256, slides=slides)
-        context.log.info(f"{key}: {len(decks[key].slides)} slides extracted")
+        context.log.info(f"{key}: {len(slides)} slides extracted")
+        return ExtractedDeck(document=key, file=raw.file, sha256=raw.sha256, slides=slides)
+
+    decks = per_document(context, raw_documents, extract)
     slides = [slide for deck in decks.values() for slide in deck.slides]
     return Output(
         decks,

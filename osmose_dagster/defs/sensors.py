@@ -1,5 +1,6 @@
 """The drop-folder sensor: Dagster wiring around core/inbox_scan.py (which holds the logic)."""
 
+import hashlib
 import os
 import time
 from dataclasses import replace
@@ -15,11 +16,13 @@ from dagster import (
     sensor,
 )
 
+from ..core.batches import group_for_runs
 from ..core.gpu import GPU_TAG, device_slots
 from ..core.inbox_scan import DeckRequest, InboxCursor, TickPlan, list_inbox, plan_tick
 from ..core.inbox_scan import spread_over_slots
 from ..core.index import open_index
 from ..core.settings import Settings
+from .batch_failures import RANGE_END_TAG, RANGE_START_TAG
 from .jobs import ingest_documents
 from .partitions import documents
 from .resources import EmbedderResource, InboxResource, QdrantResource
@@ -38,8 +41,9 @@ KEYS_LOGGED_PER_LINE = 20
     minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
-        "Watches the inbox: a new deck adds its partition and requests its run, a changed deck "
-        "(content hash) requests a new run, a removed deck loses its partition and its points. "
+        "Watches the inbox: a new deck adds its partition and requests its run (new decks found "
+        "together share runs of up to OSMOSE_DECKS_PER_RUN), a changed deck (content hash) "
+        "requests a new run, a removed deck loses its partition and its points. "
         "Decks still being written wait until they hold still (OSMOSE_STABLE_SECONDS). An "
         "emptied inbox, or most decks gone at once, removes nothing unless "
         "OSMOSE_ALLOW_MASS_REMOVAL=1."
@@ -70,7 +74,9 @@ def ingest_new_decks(
         )
     removed, not_removed = _delete_points(context, plan, qdrant, embedder)
     run_requests = _run_requests(
-        context, [r for r in plan.requests if not _already_indexed(context, r)]
+        context,
+        [r for r in plan.requests if not _already_indexed(context, r)],
+        decks_per_run=settings.decks_per_run,
     )
     partition_requests = []
     if plan.requests:  # existing keys are skipped by Dagster; adding each keeps runs resolvable
@@ -86,27 +92,39 @@ def ingest_new_decks(
 
 
 def _run_requests(
-    context: SensorEvaluationContext, requests: list[DeckRequest]
+    context: SensorEvaluationContext, requests: list[DeckRequest], decks_per_run: int
 ) -> list[RunRequest]:
+    """New decks found together go in batched runs (partition ranges: the model is loaded once
+    per batch); a changed deck, whose partition sits among older ones, gets a run of its own."""
     if not requests:
         return []
     slots = device_slots(os.environ.get("OSMOSE_GPUS"))
     busy = runs_per_slot(context.instance, slots)
-    chosen = spread_over_slots(len(requests), slots, busy)
     for kind, keys in (
         ("new", [r.key for r in requests if r.new]),
         ("changed", [r.key for r in requests if not r.new]),
     ):
         if keys:
             context.log.info(f"requesting runs for {len(keys)} {kind} deck(s): {_some(keys)}")
-    return [
-        RunRequest(
-            partition_key=request.key,
-            run_key=request.run_key,
-            tags={GPU_TAG: slot, "osmose/launched_by": "sensor"},
-        )
-        for request, slot in zip(requests, chosen)
-    ]
+    # Keys that are partitions already keep their place in the partition order: no range.
+    known = set(context.instance.get_dynamic_partitions(documents.name))
+    fresh = {r.key: r for r in requests if r.new and r.key not in known}
+    groups = group_for_runs(list(fresh), decks_per_run, len(slots))
+    units = [[fresh[key] for key in group] for group in groups]
+    units += [[r] for r in requests if r.key not in fresh]
+    chosen = spread_over_slots(len(units), slots, busy)
+    return [_run_request(unit, slot) for unit, slot in zip(units, chosen)]
+
+
+def _run_request(unit: list[DeckRequest], slot: str) -> RunRequest:
+    tags = {GPU_TAG: slot, "osmose/launched_by": "sensor"}
+    if len(unit) == 1:
+        return RunRequest(partition_key=unit[0].key, run_key=unit[0].run_key, tags=tags)
+    digest = hashlib.sha256("\n".join(r.run_key for r in unit).encode()).hexdigest()[:16]
+    return RunRequest(
+        run_key=f"batch:{unit[0].key}:{len(unit)}:{digest}",
+        tags={**tags, RANGE_START_TAG: unit[0].key, RANGE_END_TAG: unit[-1].key},
+    )
 
 
 def _already_indexed(context: SensorEvaluationContext, request: DeckRequest) -> bool:

@@ -76,9 +76,11 @@ def test_new_decks_add_partitions_and_runs_spread_over_gpu_slots(setup):
 
     first = ticks.tick()
     keys = ["budget.pptx", "sales/q3.pptx", "sales/q4.PPTX"]
-    assert [r.partition_key for r in first.run_requests] == keys
-    assert [r.tags[GPU_TAG] for r in first.run_requests] == ["cpu-1", "cpu-0", "cpu-1"]
-    assert all(r.tags["dagster/partition"] == r.partition_key for r in first.run_requests)
+    # Found together: batched runs (partition ranges), one per slot, the idle slot first.
+    batch, single = first.run_requests
+    assert batch.partition_key_range == ("budget.pptx", "sales/q3.pptx")
+    assert single.partition_key == "sales/q4.PPTX"
+    assert [r.tags[GPU_TAG] for r in first.run_requests] == ["cpu-1", "cpu-0"]
     assert requests_of(first, AddDynamicPartitionsRequest) == [keys]
     assert ticks.partitions() == keys
 
