@@ -11,7 +11,7 @@ from .errors import ConfigError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SEGMENT_PENALTY = 1.0
-DEFAULT_BATCH_SIZE = 64
+DEFAULT_BATCH_SIZE = 0  # the device's default: 256 on a GPU, 64 on the CPU (core/embed.py)
 DEFAULT_LOCK_TIMEOUT_S = 120.0
 DEFAULT_REINDEX_CRON = "0 3 * * *"
 DEFAULT_QDRANT_RETRIES = 2  # a Qdrant server: tries after the first before giving up
@@ -140,7 +140,7 @@ class Settings:
             home=home,
             model=env.get("OSMOSE_MODEL") or DEFAULT_MODEL,
             device=env.get("OSMOSE_DEVICE") or "auto",
-            batch_size=_number(env, "OSMOSE_BATCH_SIZE", DEFAULT_BATCH_SIZE, int, minimum=1),
+            batch_size=_number(env, "OSMOSE_BATCH_SIZE", DEFAULT_BATCH_SIZE, int, minimum=0),
             segment_penalty=_number(
                 env, "OSMOSE_SEGMENT_PENALTY", DEFAULT_SEGMENT_PENALTY, float, minimum=0
             ),

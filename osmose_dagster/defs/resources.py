@@ -32,7 +32,7 @@ class EmbedderResource(ConfigurableResource):
 
     model: str
     device: str = "auto"
-    batch_size: int = 64
+    batch_size: int = 0  # texts per forward pass; 0: 256 on a GPU, 64 on the CPU
     gpus: str | None = None  # OSMOSE_GPUS; unset = the GPUs this machine has, else one CPU slot
     lock_dir: str
     cpu_fallback: bool = False

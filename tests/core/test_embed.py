@@ -6,10 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osmose_dagster.core.embed import EncodeStats, RecentVectors, forget_recent_vectors
+from osmose_dagster.core.embed import (
+    EncodeStats,
+    RecentVectors,
+    batch_size_for,
+    forget_recent_vectors,
+    load_embedder,
+)
 from osmose_dagster.core.pipeline import embed_chunks, segment_decks
 from osmose_dagster.core.pptx_extract import extract_slides
 from osmose_dagster.core.records import ExtractedDeck
+from osmose_dagster.core.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -78,3 +85,14 @@ def test_recent_vectors_stay_within_their_byte_budget():
     assert len(recent) == 10
     assert recent.get(RecentVectors.key("text 0")) is None  # oldest out first
     assert recent.get(RecentVectors.key("text 24"))[0] == 24
+
+
+def test_an_unset_batch_size_is_the_devices_default_and_a_set_one_is_kept():
+    # The CUDA default is checked as a rule only: no GPU here to load a model on.
+    assert batch_size_for("cuda:1") == 256
+    assert batch_size_for("cpu") == 64
+    assert batch_size_for("cuda:0", 32) == 32
+    assert Settings.from_env({}).batch_size == 0
+    assert Settings.from_env({"OSMOSE_BATCH_SIZE": "128"}).batch_size == 128
+    loaded = load_embedder("all-MiniLM-L6-v2", "cpu")
+    assert loaded.batch_size == 64 and loaded is load_embedder("all-MiniLM-L6-v2", "cpu", 64)
