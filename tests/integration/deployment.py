@@ -10,9 +10,12 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunsFilter
+
+from osmose_dagster.core.index import IndexLocation, collection_name_for, open_index
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -85,8 +88,35 @@ class Deployment:
     def finished_runs(self):
         return self.runs(statuses=[DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE])
 
+    def indexed_since(self, key: str, after: float = 0.0) -> list:
+        """The deck's points written since `after` (a `qdrant_index` materialization of its
+        partition), by a run of its own or by a batch."""
+        records = self.instance().fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey("qdrant_index"), asset_partitions=[key]), limit=1
+        ).records
+        return [record for record in records if record.timestamp > after]
+
+    def points(self, key: str, model: str = "all-MiniLM-L6-v2") -> set[str]:
+        location = IndexLocation(
+            collection=collection_name_for(model), path=self.home / "qdrant", lock_timeout_s=300
+        )
+        with open_index(location) as index:
+            return index.point_ids(key)
+
     def log_tail(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")[-4000:]
+
+
+@contextmanager
+def running(root: Path, **env: str):
+    """A deployment with its daemon and webserver started, stopped on the way out."""
+    deployed = Deployment(root, **env)
+    deployed.start_daemon()
+    deployed.start_webserver()
+    try:
+        yield deployed
+    finally:
+        deployed.stop()
 
 
 def wait_for(condition, timeout_s: float, what: str, interval_s: float = 1.0):

@@ -10,10 +10,9 @@ import shutil
 import urllib.request
 
 import pytest
-from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterRunStatus
+from dagster import DagsterEventType, DagsterRunStatus
 
-from deployment import Deployment, wait_for
-from osmose_dagster.core.index import IndexLocation, collection_name_for, open_index
+from deployment import running, wait_for
 from osmose_dagster.defs.batch_failures import SPLIT_FROM_TAG
 
 FIVE_ASSETS = ["raw_documents", "extracted_slides", "topic_segments", "embeddings", "qdrant_index"]
@@ -31,18 +30,15 @@ mutation($params: LaunchBackfillParams!) {
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
-    deployed = Deployment(
+    # Only the backfill runs: the drop-folder sensor never finds a deck stable, and the
+    # scheduled re-index waits for New Year.
+    with running(
         tmp_path_factory.mktemp("deployment"),
-        # Only the backfill runs: the drop-folder sensor never finds a deck stable, and the
-        # scheduled re-index waits for New Year.
         OSMOSE_STABLE_SECONDS="1e9",
         OSMOSE_REINDEX_CRON="0 0 1 1 *",
         OSMOSE_LOCK_TIMEOUT_S="300",
-    )
-    deployed.start_daemon()
-    deployed.start_webserver()
-    yield deployed
-    deployed.stop()
+    ) as deployed:
+        yield deployed
 
 
 def _launch_backfill_of_all_partitions(port: int) -> str:
@@ -56,24 +52,6 @@ def _launch_backfill_of_all_partitions(port: int) -> str:
         answer = json.load(response)["data"]["launchPartitionBackfill"]
     assert answer["__typename"] == "LaunchBackfillSuccess", answer
     return answer["backfillId"]
-
-
-def _indexed(deployed: Deployment, key: str) -> bool:
-    return bool(
-        deployed.instance().fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey("qdrant_index"), asset_partitions=[key]), limit=1
-        ).records
-    )
-
-
-def _points(deployed: Deployment, key: str) -> set[str]:
-    location = IndexLocation(
-        collection=collection_name_for("all-MiniLM-L6-v2"),
-        path=deployed.home / "qdrant",
-        lock_timeout_s=300,
-    )
-    with open_index(location) as index:
-        return index.point_ids(key)
 
 
 def test_a_backfill_indexes_every_good_deck_although_two_of_its_batch_cannot_be_read(
@@ -110,14 +88,14 @@ def test_a_backfill_indexes_every_good_deck_although_two_of_its_batch_cannot_be_
     assert "broken two.pptx: the file is corrupt or truncated" in message
 
     wait_for(
-        lambda: all(_indexed(deployment, key) for key in good),
+        lambda: all(deployment.indexed_since(key) for key in good),
         RUN_TIMEOUT_S, "the good decks of the failed batch to be indexed",
     )
     reruns = deployment.runs(tags={SPLIT_FROM_TAG: batch.dagster_run.run_id})
     assert len(reruns) == 3, [r.dagster_run.tags for r in reruns]  # [g0], [g1..g2], [g3]
     assert all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in reruns)
     for key in good:
-        assert _points(deployment, key), f"{key} has no points"
+        assert deployment.points(key), f"{key} has no points"
     for key in bad:
-        assert not _indexed(deployment, key)
-        assert not _points(deployment, key)
+        assert not deployment.indexed_since(key)
+        assert not deployment.points(key)

@@ -14,13 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterRunStatus
+from dagster import AssetKey, DagsterEventType, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
 from pptx import Presentation
 
-from deployment import Deployment, wait_for
+from deployment import Deployment, running, wait_for
 from osmose_dagster.core.gpu import GPU_TAG
-from osmose_dagster.core.index import IndexLocation, collection_name_for, open_index
 
 FIVE_ASSETS = ["raw_documents", "extracted_slides", "topic_segments", "embeddings", "qdrant_index"]
 SLOTS = {"cpu-0", "cpu-1"}
@@ -29,17 +28,13 @@ RUN_TIMEOUT_S = 600
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
-    root = tmp_path_factory.mktemp("deployment")
-    deployed = Deployment(
-        root,
+    with running(
+        tmp_path_factory.mktemp("deployment"),
         OSMOSE_GPUS="cpu:2",
         OSMOSE_STABLE_SECONDS="1",
         OSMOSE_LOCK_TIMEOUT_S="300",
-    )
-    deployed.start_daemon()
-    deployed.start_webserver()
-    yield deployed
-    deployed.stop()
+    ) as deployed:
+        yield deployed
 
 
 def _drop(deployed: Deployment, path: Path, name: str | None = None) -> str:
@@ -61,14 +56,6 @@ def _deck(path: Path, title: str, lines: list[str]) -> Path:
     return path
 
 
-def _points(deployed: Deployment, document: str, model: str = "all-MiniLM-L6-v2") -> set[str]:
-    location = IndexLocation(
-        collection=collection_name_for(model), path=deployed.home / "qdrant", lock_timeout_s=300
-    )
-    with open_index(location) as index:
-        return index.point_ids(document)
-
-
 def _unfinished(deployed: Deployment) -> list:
     return deployed.runs(
         statuses=[
@@ -78,15 +65,6 @@ def _unfinished(deployed: Deployment) -> list:
             DagsterRunStatus.STARTED,
         ]
     )
-
-
-def _indexed_since(deployed: Deployment, key: str, after: float = 0.0) -> list:
-    """The deck's points written since `after`, by a run of its own or by a batch (the sensor
-    puts decks it finds together in batched runs: partition ranges, no partition tag)."""
-    records = deployed.instance().fetch_materializations(
-        AssetRecordsFilter(asset_key=AssetKey("qdrant_index"), asset_partitions=[key]), limit=1
-    ).records
-    return [record for record in records if record.timestamp > after]
 
 
 def test_dropped_decks_are_indexed_one_run_per_slot_even_when_launched_like_the_ui(
@@ -116,7 +94,7 @@ def test_dropped_decks_are_indexed_one_run_per_slot_even_when_launched_like_the_
         for key in keys[:2]
     ]
 
-    wait_for(lambda: all(_indexed_since(deployment, key) for key in keys) and not _unfinished(deployment),
+    wait_for(lambda: all(deployment.indexed_since(key) for key in keys) and not _unfinished(deployment),
              RUN_TIMEOUT_S, "every dropped deck to be indexed")
     records = deployment.finished_runs()
     assert all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in records), [
@@ -137,27 +115,27 @@ def test_dropped_decks_are_indexed_one_run_per_slot_even_when_launched_like_the_
         a.start_time < b.end_time and b.start_time < a.end_time for a in first for b in second
     ), "the two slots never ran at the same time"
     for key in keys:
-        assert _points(deployment, key), f"{key} has no points"
+        assert deployment.points(key), f"{key} has no points"
 
 
 def test_a_changed_deck_gets_its_points_replaced(deployment, tmp_path):
     key = "volcanoes.pptx"
-    before = _points(deployment, key)
+    before = deployment.points(key)
     changed_at = time.time()
     _drop(deployment, _deck(tmp_path / key, "Glaciers", ["Glaciers in the Alps lose ice every summer."]), key)
-    wait_for(lambda: _indexed_since(deployment, key, after=changed_at), RUN_TIMEOUT_S,
+    wait_for(lambda: deployment.indexed_since(key, after=changed_at), RUN_TIMEOUT_S,
              "the changed deck's run")
-    after = _points(deployment, key)
+    after = deployment.points(key)
     assert after and not (after & before)
 
 
 def test_a_deleted_deck_loses_its_partition_and_points(deployment):
     key = "sourdough.pptx"
-    assert _points(deployment, key)
+    assert deployment.points(key)
     (deployment.inbox / key).unlink()
     wait_for(lambda: not deployment.instance().has_dynamic_partition("documents", key),
              RUN_TIMEOUT_S, "the partition to be deleted")
-    assert _points(deployment, key) == set()
+    assert deployment.points(key) == set()
 
 
 def test_a_corrupt_deck_fails_its_run_clearly_and_the_sensor_keeps_going(deployment, tmp_path, sample_decks):
@@ -175,8 +153,8 @@ def test_a_corrupt_deck_fails_its_run_clearly_and_the_sensor_keeps_going(deploym
     assert "broken deck.pptx" in message and "not a PowerPoint presentation" in message
 
     late = _drop(deployment, sample_decks["quarterly_review_en.pptx"], "late arrival.pptx")
-    wait_for(lambda: _indexed_since(deployment, late), RUN_TIMEOUT_S, "a deck dropped after the failure")
-    assert _points(deployment, late)
+    wait_for(lambda: deployment.indexed_since(late), RUN_TIMEOUT_S, "a deck dropped after the failure")
+    assert deployment.points(late)
 
 
 def test_a_model_change_reindexes_every_deck_in_fewer_runs_than_decks(deployment, tmp_path):
@@ -200,7 +178,7 @@ def test_a_model_change_reindexes_every_deck_in_fewer_runs_than_decks(deployment
     assert len(runs) < len(documents), f"{len(runs)} runs for {len(documents)} decks"
     assert all(r.dagster_run.tags.get(GPU_TAG) in SLOTS for r in runs)
     for key in documents:
-        assert _points(deployment, key, model=str(new_model)), f"{key} was not re-embedded"
+        assert deployment.points(key, model=str(new_model)), f"{key} was not re-embedded"
 
 
 def _automation_ticks(deployment: Deployment):
