@@ -1,6 +1,6 @@
 """A batch (a backfill's partition range) with unreadable decks, run in process against a real
 instance and real files: it fails naming exactly those decks, and the run-failure sensor asks for
-the rest of the batch again. tests/integration/test_batch_failures.py does the same through the
+the rest of the batch again. tests/integration/test_backfill_with_bad_decks.py does the same through the
 daemon and checks that the good decks end up indexed."""
 
 from __future__ import annotations
