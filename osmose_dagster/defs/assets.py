@@ -35,6 +35,7 @@ from .partitions import documents
 from .resources import EmbedderResource, InboxResource, QdrantResource, SegmenterResource
 
 GROUP = "ingest"
+SHA256_BY_DOCUMENT = "sha256_by_document"
 # build_definitions replaces it with OSMOSE_DECKS_PER_RUN's.
 BATCHED = BackfillPolicy.multi_run(max_partitions_per_run=DEFAULT_DECKS_PER_RUN)
 
@@ -48,12 +49,16 @@ def raw_documents(
     raws = per_document(context, keys, lambda key, _: inbox_files.describe(Path(inbox.path), key))
     # Output takes one data version for all its partitions, so a batch leaves Dagster's default.
     (only,) = raws.values() if len(raws) == 1 else (None,)
+    if only:
+        metadata = {"path": only.path, "size_bytes": only.size, "sha256": only.sha256}
+    else:  # each partition's own hash, for the sensor's "already indexed" check
+        metadata = {
+            "documents": len(raws),
+            "total_bytes": sum(raw.size for raw in raws.values()),
+            SHA256_BY_DOCUMENT: MetadataValue.json({key: raw.sha256 for key, raw in raws.items()}),
+        }
     return Output(
-        raws,
-        data_version=DataVersion(only.sha256) if only else None,
-        metadata=_one_or_many(
-            raws, lambda raw: {"path": raw.path, "size_bytes": raw.size, "sha256": raw.sha256}
-        ),
+        raws, data_version=DataVersion(only.sha256) if only else None, metadata=metadata
     )
 
 
@@ -238,12 +243,6 @@ def _changed_in_flight(decks: dict[str, SegmentedDeck], inbox: Path, context) ->
 
 def _documents(values: dict) -> dict:
     return {"documents": len(values)} if len(values) > 1 else {}
-
-
-def _one_or_many(values: dict, describe) -> dict:
-    if len(values) == 1:
-        return describe(next(iter(values.values())))
-    return {"documents": len(values), "total_bytes": sum(v.size for v in values.values())}
 
 
 def _segment_table(decks: dict[str, SegmentedDeck]) -> str:

@@ -22,6 +22,7 @@ from ..core.inbox_scan import DeckRequest, InboxCursor, TickPlan, list_inbox, pl
 from ..core.inbox_scan import spread_over_slots
 from ..core.index import open_index
 from ..core.settings import Settings
+from .assets import SHA256_BY_DOCUMENT
 from .batch_failures import RANGE_END_TAG, RANGE_START_TAG
 from .jobs import ingest_documents
 from .partitions import documents
@@ -131,15 +132,24 @@ def _already_indexed(context: SensorEvaluationContext, request: DeckRequest) -> 
     """This exact content was indexed already: by `osmose ingest`, the UI, or before the cursor
     was reset. Re-running it would only spend GPU time to change nothing."""
     raw = _latest_materialization(context.instance, "raw_documents", request.key)
-    if raw is None or raw.asset_materialization.metadata.get("sha256") is None:
+    if raw is None:
         return False
-    if raw.asset_materialization.metadata["sha256"].value != request.sha256:
+    if _indexed_sha256(raw.asset_materialization.metadata, request.key) != request.sha256:
         return False
     indexed = _latest_materialization(context.instance, "qdrant_index", request.key)
     if indexed is None or indexed.storage_id < raw.storage_id:
         return False
     context.log.info(f"{request.key}: this content is already indexed; no run needed")
     return True
+
+
+def _indexed_sha256(metadata, key: str) -> str | None:
+    """The hash `raw_documents` recorded for the deck: its own run's, or its batch's entry."""
+    if "sha256" in metadata:
+        return metadata["sha256"].value
+    if SHA256_BY_DOCUMENT in metadata:
+        return metadata[SHA256_BY_DOCUMENT].value.get(key)
+    return None
 
 
 def _latest_materialization(instance, asset: str, partition: str):

@@ -190,3 +190,25 @@ def test_a_deck_already_indexed_with_the_same_content_gets_no_second_run(setup, 
     drop(settings.inbox, "onboarding.pptx", path.read_bytes() + b"\0")  # changed content
     ticks.tick()
     assert [r.partition_key for r in ticks.tick().run_requests] == ["onboarding.pptx"]
+
+
+def test_decks_indexed_together_by_a_batch_get_no_second_run(setup, sample_decks):
+    """A batched run records each deck's hash too: a reset cursor re-requests none of them."""
+    settings, defs, instance = setup
+    keys = ["a.pptx", "b.pptx"]
+    for key, deck in zip(keys, ["ml_platform_onboarding_en.pptx", "quarterly_review_en.pptx"]):
+        drop(settings.inbox, key, sample_decks[deck].read_bytes())
+    instance.add_dynamic_partitions("documents", keys)
+    result = defs.resolve_job_def("ingest_documents").execute_in_process(
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": "a.pptx",
+              "dagster/asset_partition_range_end": "b.pptx"},
+    )
+    assert result.success
+    ticks = Ticks(defs, instance)  # a fresh cursor, as after a reset
+    ticks.tick()
+    assert ticks.tick().run_requests == []
+
+    drop(settings.inbox, "b.pptx", sample_decks["quarterly_review_en.pptx"].read_bytes() + b"\0")
+    ticks.tick()
+    assert [r.partition_key for r in ticks.tick().run_requests] == ["b.pptx"]
