@@ -293,7 +293,7 @@ def _sensor_ticked(instance, name: str) -> bool:
 def _all_finished(deployment, documents: list[str] | None) -> bool:
     """Every run ended (a failure stops the measurement); with documents, each one indexed (the
     sensor puts decks it finds together in batched runs), else every backfill completed."""
-    from dagster import AssetKey, AssetRecordsFilter, DagsterRunStatus
+    from dagster import DagsterRunStatus
 
     records = deployment.runs()
     failed = [r.dagster_run.run_id for r in records if r.dagster_run.status == DagsterRunStatus.FAILURE]
@@ -301,15 +301,9 @@ def _all_finished(deployment, documents: list[str] | None) -> bool:
         raise RuntimeError(f"run(s) failed: {failed}")
     if not records or any(not r.dagster_run.is_finished for r in records):
         return False
-    instance = deployment.instance()
     if documents is not None:
-        return all(
-            instance.fetch_materializations(
-                AssetRecordsFilter(asset_key=AssetKey("qdrant_index"), asset_partitions=[key]), limit=1
-            ).records
-            for key in documents
-        )
-    backfills = instance.get_backfills()
+        return all(deployment.indexed_since(key) for key in documents)
+    backfills = deployment.instance().get_backfills()
     return bool(backfills) and all(b.status.value.startswith("COMPLETED") for b in backfills)
 
 
