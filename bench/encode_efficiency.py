@@ -5,11 +5,11 @@
 For the workload's decks (bench/workloads.py), in one process with one loaded model:
   slides  `core.pipeline.segment_decks` (every slide, one encode call for the run, plus the
           segmentation itself) against bare `encode` of the same slide texts;
-  chunks  `core.pipeline.embed_chunks` (the `embeddings` asset's work: every chunk, one-slide
-          chunks taken from segmentation's vectors) against bare `encode` of every chunk text,
-          which is what a step without reuse would have to do;
-  encoder the project's `Embedder` on exactly the texts it encoded for the chunks (no reuse)
-          against bare `encode` of those texts: the cost of the project's own layer.
+  chunks  `core.pipeline.embed_chunks` (the `embeddings` asset's work: every chunk's vector
+          pooled from segmentation's slide vectors) against bare `encode` of every chunk text,
+          which is what a step that encodes chunks whole would have to do;
+  encoder the project's `Embedder` on the chunk texts of several slides (no reuse) against bare
+          `encode` of those texts: the cost of the project's own layer.
 Bare encode uses the same batch size and normalisation. Each side runs --repeat times,
 alternating, and the medians are compared. The target (issue 6) is >= 90% of bare throughput.
 """

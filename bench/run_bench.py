@@ -387,7 +387,7 @@ def read_runs(dagster_home: Path) -> list[dict]:
                 "slides": meta.get("extracted_slides", {}).get("slides", 0),
                 "chunks": meta.get("topic_segments", {}).get("chunks", 0),
                 "slides_encoded": meta.get("topic_segments", {}).get("slides_embedded", 0),
-                "chunks_encoded": meta.get("embeddings", {}).get("chunks_encoded", 0),
+                "chunks_encoded": meta.get("embeddings", {}).get("texts_encoded", 0),
                 "vectors_reused": meta.get("embeddings", {}).get(
                     "vectors_reused_from_segmentation", 0),
                 "peak_memory_mib": meta.get("embeddings", {}).get("peak_memory_mib", 0.0),

@@ -63,6 +63,13 @@ class EncodeStats:
     def texts_per_second(self) -> float:
         return self.texts / self.seconds if self.seconds else 0.0
 
+    def add(self, other: "EncodeStats") -> None:
+        self.texts += other.texts
+        self.reused += other.reused
+        self.seconds += other.seconds
+        self.batch_size = other.batch_size or self.batch_size
+        self.peak_memory_bytes = max(self.peak_memory_bytes, other.peak_memory_bytes)
+
 
 class RecentVectors:
     """Passage vectors this process computed lately, by a digest of the exact text.
@@ -152,6 +159,8 @@ class Embedder:
                 found[key] = vector
         if stats is not None:
             stats.reused += len(texts) - len(missing)
+            if not missing:  # the figure a caller shows even when everything was reused
+                stats.peak_memory_bytes = max(stats.peak_memory_bytes, peak_memory(self.device.device))
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([found[key] for key in keys]).astype(np.float32, copy=False)

@@ -69,6 +69,22 @@ class Chunk:
     last_slide: int
     title: str
     text: str
+    # Character lengths of the parts `text` joins with a blank line: each a slide's text, or a
+    # piece of a long one. A chunk's vector is pooled from its parts' vectors (pipeline.py).
+    # Empty in chunks written before parts were recorded: the whole text is then one part.
+    parts: list[int] = field(default_factory=list)
+
+    def part_texts(self) -> list[str]:
+        if not self.parts:
+            return [self.text]
+        out, start = [], 0
+        for length in self.parts:
+            out.append(self.text[start : start + length])
+            start += length + len(PART_SEPARATOR)
+        return out
+
+
+PART_SEPARATOR = "\n\n"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .records import Chunk, Segment, Slide
+from .records import PART_SEPARATOR, Chunk, Segment, Slide
 
 MAX_SEGMENT_SLIDES = 40  # bounds the search to O(slides * 40); a longer topic is cut at 40
 MIN_SLIDES_TO_CENTRE = 4  # centring 2 or 3 vectors pushes them apart artificially
@@ -121,15 +121,16 @@ def chunk_segments(
             for number in range(segment.first_slide, segment.last_slide + 1)
             for piece in _fit(by_number[number].text, count_tokens, max_tokens)
         ]
-        for first, last, text in _pack(pieces, count_tokens, max_tokens):
+        for packed in _pack(pieces, count_tokens, max_tokens):
             chunks.append(
                 Chunk(
                     segment=segment.index,
                     index=len(chunks),
-                    first_slide=first,
-                    last_slide=last,
+                    first_slide=packed[0][0],
+                    last_slide=packed[-1][0],
                     title=segment.title,
-                    text=text,
+                    text=PART_SEPARATOR.join(text for _, text in packed),
+                    parts=[len(text) for _, text in packed],
                 )
             )
     return chunks
@@ -199,13 +200,13 @@ def _merge(pieces: list[str], count_tokens, max_tokens: int, separator: str) -> 
 
 
 def _pack(pieces: list[tuple[int, str]], count_tokens, max_tokens: int):
-    """Greedily pack (slide number, text) pieces into chunks; yields (first, last, text)."""
+    """Greedily pack (slide number, text) pieces into chunks; yields each chunk's pieces."""
     current: list[tuple[int, str]] = []
     for number, piece in pieces:
-        candidate = "\n\n".join(p for _, p in current + [(number, piece)])
+        candidate = PART_SEPARATOR.join(p for _, p in current + [(number, piece)])
         if current and count_tokens(candidate) > max_tokens:
-            yield current[0][0], current[-1][0], "\n\n".join(p for _, p in current)
+            yield current
             current = []
         current.append((number, piece))
     if current:
-        yield current[0][0], current[-1][0], "\n\n".join(p for _, p in current)
+        yield current

@@ -5,7 +5,6 @@ A run holds one document (sensor, UI, CLI) or a batch of them (a backfill, so th
 loaded once for many decks): values are `{partition key: value}`, metadata covers the batch.
 """
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,6 @@ from dagster import (
 from ..core import documents as inbox_files
 from ..core.embed import EncodeStats
 from ..core.index import WriteReport, open_index
-from ..core.metrics import write_embedding_metrics
 from ..core.pipeline import embed_chunks, segment_decks, vector_problems
 from ..core.pptx_extract import extract_slides
 from ..core.records import ExtractedDeck, RawDocument, SegmentedDeck
@@ -100,6 +98,7 @@ def topic_segments(
     model = embedder.load_for_run(context)
     stats = EncodeStats()
     decks = segment_decks(extracted_slides, model, penalty=segmenter.penalty, stats=stats)
+    embedder.record_encoding(context, model, stats)
     for key, deck in decks.items():
         context.log.info(f"{key}: {len(deck.segments)} segments, {len(deck.chunks)} chunks")
     return Output(
@@ -128,22 +127,12 @@ def embeddings(
     topic_segments: dict[str, SegmentedDeck],
     embedder: EmbedderResource,
 ):
-    """One normalized vector per chunk (float32, `.npy`)."""
+    """One normalized vector per chunk (float32, `.npy`), pooled from its slides' vectors."""
     model = embedder.load_for_run(context)
     stats = EncodeStats()
     vectors = embed_chunks(topic_segments, model, stats)
+    embedder.record_encoding(context, model, stats)
     device = model.device_description()
-    if embedder.metrics_dir:
-        write_embedding_metrics(
-            Path(embedder.metrics_dir),
-            model=embedder.model,
-            device=device["device"],
-            device_name=str(device["device_name"]),
-            texts=stats.texts,
-            texts_per_second=stats.texts_per_second,
-            peak_memory_bytes=stats.peak_memory_bytes,
-            finished_at=time.time(),
-        )
     yield Output(
         vectors,
         metadata={
@@ -152,7 +141,7 @@ def embeddings(
             "dimension": model.dimension,
             "model": embedder.model,
             **device,
-            "chunks_encoded": stats.texts,
+            "texts_encoded": stats.texts,
             "vectors_reused_from_segmentation": stats.reused,
             "embedding_seconds": round(stats.seconds, 3),
             "texts_per_second": round(stats.texts_per_second, 1),

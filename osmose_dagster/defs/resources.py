@@ -2,15 +2,17 @@
 
 
 import os
+import time
 
 from dagster import ConfigurableResource, EnvVar
 
 from pathlib import Path
 
 from ..core.device_lock import hold_slot
-from ..core.embed import Embedder, load_embedder
+from ..core.embed import Embedder, EncodeStats, load_embedder
 from ..core.gpu import GPU_TAG, describe_device, device_for_slot, device_slots
 from ..core.index import IndexLocation, collection_name_for
+from ..core.metrics import write_embedding_metrics
 from ..core.settings import (
     DEFAULT_QDRANT_RETRIES,
     DEFAULT_QDRANT_TIMEOUT_S,
@@ -21,6 +23,9 @@ from ..core.settings import (
 from .io_manager import ReadableFileIOManager
 
 PRODUCTION_MODEL = "intfloat/multilingual-e5-large"
+
+
+_RUN_ENCODING: dict[str, EncodeStats] = {}  # run id -> what its steps encoded so far
 
 
 class EmbedderResource(ConfigurableResource):
@@ -59,6 +64,29 @@ class EmbedderResource(ConfigurableResource):
         elif choice.fell_back_to_cpu:
             context.log.warning("no GPU in this run: embedding on the CPU, expect it to be slow")
         return embedder
+
+    def record_encoding(self, context, model: Embedder, stats: EncodeStats) -> None:
+        """Add a step's encoding to its run's figures and rewrite the Prometheus text file with
+        them: the slides are encoded while segmenting, and only a long slide's pieces after."""
+        if not self.metrics_dir:
+            return
+        run_id = context.run.run_id
+        if run_id not in _RUN_ENCODING:
+            _RUN_ENCODING.clear()  # one run at a time per process: keep only the current one
+            _RUN_ENCODING[run_id] = EncodeStats()
+        totals = _RUN_ENCODING[run_id]
+        totals.add(stats)
+        device = model.device_description()
+        write_embedding_metrics(
+            Path(self.metrics_dir),
+            model=self.model,
+            device=device["device"],
+            device_name=str(device["device_name"]),
+            texts=totals.texts,
+            texts_per_second=totals.texts_per_second,
+            peak_memory_bytes=totals.peak_memory_bytes,
+            finished_at=time.time(),
+        )
 
     def load_for_query(self) -> Embedder:
         """For a search query or a one-off command: no slot needed for so little work."""

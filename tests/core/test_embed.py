@@ -15,7 +15,7 @@ from osmose_dagster.core.embed import (
 )
 from osmose_dagster.core.pipeline import embed_chunks, segment_decks
 from osmose_dagster.core.pptx_extract import extract_slides
-from osmose_dagster.core.records import ExtractedDeck
+from osmose_dagster.core.records import ExtractedDeck, Slide
 from osmose_dagster.core.settings import Settings
 
 
@@ -41,7 +41,7 @@ def _fresh(embedder, texts: list[str]) -> np.ndarray:
     )
 
 
-def test_single_slide_chunks_reuse_the_slide_vectors_and_match_a_fresh_encode(
+def test_chunk_vectors_are_pooled_from_the_slide_vectors_without_encoding_anything_again(
     embedder, sample_decks
 ):
     decks = segment_decks(_decks(sample_decks), embedder, penalty=1.0)
@@ -49,14 +49,40 @@ def test_single_slide_chunks_reuse_the_slide_vectors_and_match_a_fresh_encode(
     vectors = embed_chunks(decks, embedder, stats)
 
     chunks = [chunk for deck in decks.values() for chunk in deck.chunks]
-    single_slide = sum(chunk.first_slide == chunk.last_slide for chunk in chunks)
-    assert single_slide > 0
-    assert stats.reused >= single_slide  # every one-slide chunk is a slide's text
-    assert stats.texts + stats.reused == len(chunks)
+    assert any(len(chunk.parts) > 1 for chunk in chunks)
+    assert stats.texts == 0  # every part is a slide that segmentation embedded
+    assert stats.reused == sum(len(chunk.parts) for chunk in chunks)
     for key, deck in decks.items():
         assert vectors[key].shape == (len(deck.chunks), embedder.dimension)
-        fresh = _fresh(embedder, [chunk.text for chunk in deck.chunks])
-        np.testing.assert_allclose(vectors[key], fresh, atol=1e-5)
+        np.testing.assert_allclose(np.linalg.norm(vectors[key], axis=1), 1.0, atol=1e-5)
+        for chunk, vector in zip(deck.chunks, vectors[key]):
+            parts = chunk.part_texts()
+            expected = np.array([len(p) for p in parts]) @ _fresh(embedder, parts)
+            np.testing.assert_allclose(vector, expected / np.linalg.norm(expected), atol=1e-5)
+
+
+def test_a_pooled_chunk_vector_is_nearest_to_its_own_text(embedder, sample_decks):
+    """Searching with the encoding of a chunk's whole text finds that chunk first."""
+    decks = segment_decks(_decks(sample_decks), embedder, penalty=1.0)
+    vectors = embed_chunks(decks, embedder, EncodeStats())
+    chunks = [chunk for deck in decks.values() for chunk in deck.chunks]
+    pooled = np.vstack([vectors[key] for key in decks])
+    whole = _fresh(embedder, [chunk.text for chunk in chunks])
+    multi = [i for i, chunk in enumerate(chunks) if len(chunk.parts) > 1]
+    assert multi
+    for i in multi:
+        assert int(np.argmax(pooled @ whole[i])) == i, chunks[i].text[:80]
+
+
+def test_a_slide_too_long_for_the_model_has_its_pieces_encoded(embedder):
+    long_body = [f"Line {i}: the cooling loop in hall {i} ran at {20 + i % 7} degrees." for i in range(60)]
+    deck = ExtractedDeck("d", "d.pptx", "-", [Slide(1, "Cooling log", long_body)])
+    segmented = segment_decks({"d": deck}, embedder, penalty=1.0)
+    stats = EncodeStats()
+    vectors = embed_chunks(segmented, embedder, stats)["d"]
+    chunks = segmented["d"].chunks
+    assert len(chunks) >= 2 and stats.texts == sum(len(c.parts) for c in chunks)
+    np.testing.assert_allclose(vectors[0], _fresh(embedder, [chunks[0].text])[0], atol=1e-5)
 
 
 def test_one_call_for_many_decks_gives_each_deck_its_own_vectors(embedder, sample_decks):

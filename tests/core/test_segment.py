@@ -276,6 +276,12 @@ def test_long_segments_are_cut_into_chunks_the_model_reads_whole(minilm):
     assert (only.first_slide, only.last_slide) == (4, 5)
     for slide in slides[3:]:
         assert slide.text in only.text
+    # Each chunk records its parts (a slide's text, or a piece of a long one): the chunk's vector
+    # is pooled from the parts' vectors, so they must give back exactly the chunk's text.
+    for chunk in chunks:
+        assert "\n\n".join(chunk.part_texts()) == chunk.text
+        assert len(chunk.part_texts()) == len(chunk.parts) >= 1
+    assert only.part_texts() == [slides[3].text, slides[4].text]
 
 
 def test_sample_deck_chunks_fit_the_model_and_cover_every_slide(minilm, decks):
