@@ -52,6 +52,16 @@ class WriteReport:
 
 
 @dataclass(frozen=True)
+class DocumentPoints:
+    """What one document's points are made of: its chunks and their vectors, row for row."""
+
+    document: str
+    file: str
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True)
 class Hit:
     document: str
     file: str
@@ -247,26 +257,37 @@ class VectorIndex:
         vectors: np.ndarray,
         model: str,
     ) -> WriteReport:
-        """Write the document's new points first, then remove its points that are not among them.
+        """`replace_documents` for one document."""
+        return self.replace_documents([DocumentPoints(document, file, chunks, vectors)], model)[
+            document
+        ]
+
+    def replace_documents(
+        self, documents: Sequence["DocumentPoints"], model: str
+    ) -> dict[str, WriteReport]:
+        """Write the documents' new points first, then remove their points that are not among them.
 
         A crash between the two steps leaves old and new points side by side, never neither; the
-        next run removes the leftovers.
+        next run removes the leftovers. A batch reads its documents' existing ids in one pass and
+        upserts all their points in batches of UPSERT_BATCH, whatever document they belong to.
         """
         from qdrant_client import models
 
-        if len(chunks) != len(vectors):
-            raise OsmoseError(f"{file}: {len(chunks)} chunks but {len(vectors)} vectors")
-        if len(vectors):
-            self.ensure_collection(vectors.shape[1])
-        before = self.point_ids(document)
-        ids = [point_id(document, chunk) for chunk in chunks]
+        for doc in documents:
+            if len(doc.chunks) != len(doc.vectors):
+                raise OsmoseError(f"{doc.file}: {len(doc.chunks)} chunks but {len(doc.vectors)} vectors")
+        dimensions = {doc.vectors.shape[1] for doc in documents if len(doc.vectors)}
+        if dimensions:
+            self.ensure_collection(dimensions.pop())
+        before = self.point_ids_by_document([doc.document for doc in documents])
+        ids = {doc.document: [point_id(doc.document, chunk) for chunk in doc.chunks] for doc in documents}
         points = [
             models.PointStruct(
                 id=pid,
                 vector=vector.tolist(),
                 payload={
-                    "document": document,
-                    "file": file,
+                    "document": doc.document,
+                    "file": doc.file,
                     "first_slide": chunk.first_slide,
                     "last_slide": chunk.last_slide,
                     "segment": chunk.segment,
@@ -276,20 +297,23 @@ class VectorIndex:
                     "model": model,
                 },
             )
-            for pid, chunk, vector in zip(ids, chunks, vectors)
+            for doc in documents
+            for pid, chunk, vector in zip(ids[doc.document], doc.chunks, doc.vectors)
         ]
         for start in range(0, len(points), UPSERT_BATCH):
             self.client.upsert(self.collection, points[start : start + UPSERT_BATCH], wait=True)
-        stale = sorted(before - set(ids))
-        if stale:
-            self.client.delete(
-                self.collection, models.PointIdsList(points=list(stale)), wait=True
+        stale = {name: sorted(before[name] - set(ids[name])) for name in ids}
+        removed = [pid for name in ids for pid in stale[name]]
+        if removed:
+            self.client.delete(self.collection, models.PointIdsList(points=removed), wait=True)
+        return {
+            name: WriteReport(
+                written=len(set(ids[name]) - before[name]),
+                unchanged=len(set(ids[name]) & before[name]),
+                removed=len(stale[name]),
             )
-        return WriteReport(
-            written=len(set(ids) - before),
-            unchanged=len(set(ids) & before),
-            removed=len(stale),
-        )
+            for name in ids
+        }
 
     def delete_document(self, document: str) -> int:
         from qdrant_client import models
@@ -300,9 +324,16 @@ class VectorIndex:
         return len(ids)
 
     def point_ids(self, document: str) -> set[str]:
-        if not self.exists():
-            return set()
-        return {str(point.id) for point in self._scroll(self._document_filter(document), False)}
+        return self.point_ids_by_document([document])[document]
+
+    def point_ids_by_document(self, documents: Sequence[str]) -> dict[str, set[str]]:
+        """The ids of each document's points, read in one pass over the collection."""
+        found: dict[str, set[str]] = {document: set() for document in documents}
+        if not documents or not self.exists():
+            return found
+        for point in self._scroll(self._documents_filter(list(found)), ["document"]):
+            found[point.payload["document"]].add(str(point.id))
+        return found
 
     def documents(self) -> dict[str, int]:
         """Points per document."""
@@ -352,9 +383,10 @@ class VectorIndex:
                 return
 
     @staticmethod
-    def _document_filter(document: str):
+    def _documents_filter(documents: list[str]):
         from qdrant_client import models
 
-        return models.Filter(
-            must=[models.FieldCondition(key="document", match=models.MatchValue(value=document))]
+        match = (
+            models.MatchValue(value=documents[0]) if len(documents) == 1 else models.MatchAny(any=documents)
         )
+        return models.Filter(must=[models.FieldCondition(key="document", match=match)])

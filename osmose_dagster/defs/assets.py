@@ -23,7 +23,7 @@ from dagster import (
 
 from ..core import documents as inbox_files
 from ..core.embed import EncodeStats
-from ..core.index import WriteReport, open_index
+from ..core.index import DocumentPoints, open_index
 from ..core.pipeline import embed_chunks, segment_decks, vector_problems
 from ..core.pptx_extract import extract_slides
 from ..core.records import ExtractedDeck, RawDocument, SegmentedDeck
@@ -179,18 +179,16 @@ def qdrant_index(
 ) -> MaterializeResult:
     """The document's points in Qdrant: new ones written first, then its stale ones removed."""
     location = qdrant.location(embedder.model)
-    reports: dict[str, WriteReport] = {}
-    mismatched = []
     with open_index(location) as index:
         stale = _changed_in_flight(topic_segments, Path(inbox.path), context)
-        for key, deck in topic_segments.items():
-            if key in stale:
-                continue
-            reports[key] = index.replace_document(
-                key, deck.file, deck.chunks, embeddings[key], embedder.model
-            )
-            if len(index.point_ids(key)) != len(deck.chunks):
-                mismatched.append(key)
+        writes = [
+            DocumentPoints(key, deck.file, deck.chunks, embeddings[key])
+            for key, deck in topic_segments.items()
+            if key not in stale
+        ]
+        reports = index.replace_documents(writes, embedder.model)
+        stored = index.point_ids_by_document(list(reports))
+    mismatched = [w.document for w in writes if len(stored[w.document]) != len(w.chunks)]
     return MaterializeResult(
         metadata={
             **_documents(reports),

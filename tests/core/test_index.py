@@ -15,10 +15,12 @@ import pytest
 from osmose_dagster.core.embed import load_embedder
 from osmose_dagster.core.errors import DimensionMismatchError, IndexBusyError
 from osmose_dagster.core.index import (
+    DocumentPoints,
     IndexLocation,
     VectorIndex,
     collection_name_for,
     open_index,
+    WriteReport,
     point_id,
 )
 from osmose_dagster.core.records import Chunk
@@ -115,6 +117,31 @@ def test_a_changed_deck_replaces_its_points_and_leaves_other_documents_alone(loc
         assert stored[point_id("deck-a", new_chunks[1])]["text"] == texts[1][1]
         assert payloads(index, index.point_ids("deck-b")) == other_before
         assert index.documents() == {"deck-a": len(new_chunks), "deck-b": len(other)}
+
+
+def test_a_batch_replaces_each_of_its_documents_as_if_written_alone(location, minilm, deck):
+    chunks, vectors = deck
+    with open_index(location) as index:
+        index.replace_document("deck-a", "a.pptx", chunks, vectors, MODEL)
+        index.replace_document("deck-c", "c.pptx", chunks[:1], vectors[:1], MODEL)
+        untouched = payloads(index, index.point_ids("deck-c"))
+
+    shorter = make_chunks(TOPICS[:2])  # deck-a lost three chunks
+    new = make_chunks([("Safety", "Forklift lanes in hall 2 get guard rails by December.")])
+    batch = [
+        DocumentPoints("deck-a", "a.pptx", shorter, vectors[:2]),
+        DocumentPoints("deck-b", "b.pptx", new, minilm.embed_passages([new[0].text])),
+    ]
+    with open_index(location) as index:
+        reports = index.replace_documents(batch, MODEL)
+        assert reports["deck-a"] == WriteReport(written=0, unchanged=2, removed=3)
+        assert reports["deck-b"] == WriteReport(written=1, unchanged=0, removed=0)
+        by_document = index.point_ids_by_document(["deck-a", "deck-b", "deck-c", "deck-x"])
+        assert by_document["deck-a"] == {point_id("deck-a", c) for c in shorter}
+        assert by_document["deck-b"] == {point_id("deck-b", new[0])}
+        assert by_document["deck-x"] == set()
+        assert payloads(index, by_document["deck-c"]) == untouched
+        assert index.documents() == {"deck-a": 2, "deck-b": 1, "deck-c": 1}
 
 
 class RecordingClient:

@@ -43,7 +43,7 @@ DAEMON_ENV = {
     "OSMOSE_DEVICE": "auto",
     "OSMOSE_CPU_FALLBACK": "",
     "OSMOSE_BATCH_SIZE": "",
-    "OSMOSE_DECKS_PER_RUN": "25",
+    "OSMOSE_DECKS_PER_RUN": "50",
     "OSMOSE_SEGMENT_PENALTY": "1.0",
     "OSMOSE_COLLECTION": "",
     "QDRANT_URL": "http://qdrant:6333",
