@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from osmose_dagster.core.embed import EncodeStats, load_embedder
-    from osmose_dagster.core.pipeline import _pool, segment_decks
+    from osmose_dagster.core.pipeline import pool_vectors, segment_decks
     from osmose_dagster.core.pptx_extract import extract_slides
     from osmose_dagster.core.records import ExtractedDeck
     from osmose_dagster.core.settings import DEFAULT_SEGMENT_PENALTY
@@ -131,9 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     encode_s = time.perf_counter() - started
     started = time.perf_counter()
     part_vectors = embedder.embed_passages([t for texts in parts for t in texts])
-    pooled = _pool(part_vectors, parts, embedder.dimension)
+    pooled = pool_vectors(part_vectors, parts, embedder.dimension)
     pool_s = time.perf_counter() - started
-    unweighted = _pool(part_vectors, [[" "] * len(texts) for texts in parts], embedder.dimension)
+    unweighted = pool_vectors(part_vectors, [[" "] * len(texts) for texts in parts], embedder.dimension)
     variants = {"encoded": encoded, "pooled": pooled, "mean": unweighted}
 
     multi = [i for i, texts in enumerate(parts) if len(texts) > 1]

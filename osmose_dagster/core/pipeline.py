@@ -64,11 +64,13 @@ def embed_chunks(
     chunks = [chunk for deck in decks.values() for chunk in deck.chunks]
     parts = [chunk.part_texts() for chunk in chunks]
     part_vectors = embedder.embed_passages([text for texts in parts for text in texts], stats)
-    vectors = _pool(part_vectors, parts, embedder.dimension)
+    vectors = pool_vectors(part_vectors, parts, embedder.dimension)
     return dict(zip(decks, _split(vectors, [len(deck.chunks) for deck in decks.values()])))
 
 
-def _pool(part_vectors: np.ndarray, parts: list[list[str]], dimension: int) -> np.ndarray:
+def pool_vectors(part_vectors: np.ndarray, parts: list[list[str]], dimension: int) -> np.ndarray:
+    """One normalized vector per chunk: its parts' vectors (rows of `part_vectors`, in order)
+    averaged with the parts' lengths in characters as weights."""
     pooled = np.zeros((len(parts), dimension), dtype=np.float32)
     start = 0
     for row, texts in enumerate(parts):
