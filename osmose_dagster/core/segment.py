@@ -200,13 +200,19 @@ def _merge(pieces: list[str], count_tokens, max_tokens: int, separator: str) -> 
 
 
 def _pack(pieces: list[tuple[int, str]], count_tokens, max_tokens: int):
-    """Greedily pack (slide number, text) pieces into chunks; yields each chunk's pieces."""
+    """Greedily pack (slide number, text) pieces into chunks; yields each chunk's pieces.
+
+    Each piece is counted once and the counts added, as in `_split_words`: re-counting the whole
+    growing chunk for every piece made chunking quadratic in a segment's length."""
+    separator = count_tokens(PART_SEPARATOR)
     current: list[tuple[int, str]] = []
+    used = 0
     for number, piece in pieces:
-        candidate = PART_SEPARATOR.join(p for _, p in current + [(number, piece)])
-        if current and count_tokens(candidate) > max_tokens:
+        size = count_tokens(piece)
+        if current and used + separator + size > max_tokens:
             yield current
-            current = []
+            current, used = [], 0
+        used += (separator if current else 0) + size
         current.append((number, piece))
     if current:
         yield current
