@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import sqlite3
 import time
 import uuid
 import warnings
@@ -121,8 +122,11 @@ def _connect(location: IndexLocation):
     while True:
         try:
             return QdrantClient(path=str(location.path))
-        except RuntimeError as error:
-            if _LOCKED_MESSAGE not in str(error):
+        except (RuntimeError, sqlite3.OperationalError) as error:
+            # qdrant-client reads the collections' SQLite files before it takes the folder's
+            # lock, so a process that opens the store while another one writes to it can meet
+            # SQLite's own lock first: the same "held by another process", said differently.
+            if _LOCKED_MESSAGE not in str(error) and "database is locked" not in str(error):
                 raise
             if time.monotonic() >= deadline:
                 raise IndexBusyError(

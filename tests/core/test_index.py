@@ -144,6 +144,29 @@ def test_a_batch_replaces_each_of_its_documents_as_if_written_alone(location, mi
         assert index.documents() == {"deck-a": 2, "deck-b": 1, "deck-c": 1}
 
 
+def test_opening_the_store_while_another_process_writes_waits_for_it(location, deck):
+    """qdrant-client reads the collection's SQLite file before it takes the folder lock: a store
+    opened during another process's write transaction must wait, not fail."""
+    chunks, vectors = deck
+    with open_index(location) as index:
+        index.replace_document("deck-a", "a.pptx", chunks, vectors, MODEL)
+    storage = next(location.path.glob("collection/*/storage.sqlite"))
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sqlite3, sys, time\n"
+        f"db = sqlite3.connect({str(storage)!r}, isolation_level=None)\n"
+        "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(7)\n"
+        "db.execute('COMMIT')\n"
+    )], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with open_index(location) as index:
+            assert index.point_ids("deck-a") == {point_id("deck-a", c) for c in chunks}
+        assert time.monotonic() - started >= 5  # past SQLite's own 5 s wait: ours took over
+    finally:
+        writer.wait(timeout=30)
+
+
 class RecordingClient:
     """Delegates to the real Qdrant client; records each write and what the store held then."""
 
