@@ -55,9 +55,13 @@ def main() -> int:
     model = embedder._model  # the SentenceTransformer itself, for the bare side
 
     def bare(texts):
-        return lambda: model.encode([embedder.passage_prefix + t for t in texts], batch_size=64,
-                                    normalize_embeddings=True, convert_to_numpy=True,
-                                    show_progress_bar=False)
+        return lambda: model.encode(
+            [embedder.passage_prefix + t for t in texts],
+            batch_size=64,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
 
     slides = [slide.text for deck in decks.values() for slide in deck.slides]
     forget_recent_vectors()
@@ -88,10 +92,15 @@ def main() -> int:
         "encoder": (forget_recent_vectors, project_encoder, bare(encoded), len(encoded)),
     }
     bare(slides[:64])()  # warm-up
-    print(f"{len(decks)} deck(s), {len(slides)} slides, {len(chunks)} chunks of which the project "
-          f"encodes {probe.texts} ({probe.reused} reused); device {args.device}; median of "
-          f"{args.repeat}", flush=True)
-    print(f"{'case':8} {'texts':>6} {'project s':>10} {'bare s':>8} {'project/bare throughput':>24}")
+    print(
+        f"{len(decks)} deck(s), {len(slides)} slides, {len(chunks)} chunks of which the project "
+        f"encodes {probe.texts} ({probe.reused} reused); device {args.device}; median of "
+        f"{args.repeat}",
+        flush=True,
+    )
+    print(
+        f"{'case':8} {'texts':>6} {'project s':>10} {'bare s':>8} {'project/bare throughput':>24}"
+    )
     for name, (prepare, project, reference, count) in cases.items():
         ours, theirs = [], []
         for _ in range(args.repeat):

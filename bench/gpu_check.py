@@ -15,8 +15,8 @@ server spawns it), which runs every step with the in-process executor. `--launch
 uses `dagster job execute` in a subprocess instead (also a separate process, no queue); the
 daemon path falls back to it if the daemon never starts the run.
 
-From the instance's event log: the `embeddings` materialization metadata (texts_per_second,
-device, device_name, embedding_seconds, vectors), the run log lines of the embedder resource
+From the instance's event log: the `topic_segments` materialization metadata (texts_per_second,
+device, device_name, encoding_seconds) and the `embeddings` one (vectors), the run log lines of the embedder resource
 ("compute slot ... why: ..."), the asset check results, and a scan of every message, the run's
 captured stdout/stderr and the daemon's output for fork errors ("Cannot re-initialize CUDA in
 forked subprocess" and the like).
@@ -79,7 +79,9 @@ FORK_ERROR = re.compile(
     r"re-?initiali[sz]e CUDA|forked subprocess|CUDA[^\n]{0,80}\bfork|\bfork[^\n]{0,80}CUDA",
     re.IGNORECASE,
 )
-DEVICE_LINE = re.compile(r"compute slot|GPU \S+ is not usable|no GPU in this run|falling back|device", re.I)
+DEVICE_LINE = re.compile(
+    r"compute slot|GPU \S+ is not usable|no GPU in this run|falling back|device", re.I
+)
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 
 TEXT_LINES: list[str] = []
@@ -107,8 +109,10 @@ def write_decks(folder: Path, smoke: bool) -> list[Path]:
     slides = 20 if smoke else 230
     big = folder / f"operations_review_{slides}_slides.pptx"
     words = write_generated_deck(big, slides)
-    say(f"decks: {big.name} ({slides} slides, {words} words, {words / slides:.0f} per slide) + "
-        f"{', '.join(p.name for p in samples)}")
+    say(
+        f"decks: {big.name} ({slides} slides, {words} words, {words / slides:.0f} per slide) + "
+        f"{', '.join(p.name for p in samples)}"
+    )
     return [big, *samples]
 
 
@@ -163,7 +167,11 @@ def build_e5_sized(out_dir: Path, tokenizer_from: Path, smoke: bool) -> dict:
     from transformers.utils import logging as transformers_logging
 
     try:
-        from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+        from sentence_transformers.sentence_transformer.modules import (
+            Normalize,
+            Pooling,
+            Transformer,
+        )
     except ImportError:  # sentence-transformers < 6
         from sentence_transformers.models import Normalize, Pooling, Transformer
     from sentence_transformers import SentenceTransformer
@@ -174,7 +182,9 @@ def build_e5_sized(out_dir: Path, tokenizer_from: Path, smoke: bool) -> dict:
     dims = (
         dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512)
         if smoke
-        else dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)
+        else dict(
+            hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096
+        )
     )
     config = XLMRobertaConfig(
         vocab_size=len(tokenizer),  # 30522 (BERT WordPiece), not e5's 250002: see the docstring
@@ -191,8 +201,11 @@ def build_e5_sized(out_dir: Path, tokenizer_from: Path, smoke: bool) -> dict:
     XLMRobertaModel(config).save_pretrained(str(hf_dir))
     tokenizer.save_pretrained(str(hf_dir))
     word = Transformer(str(hf_dir), max_seq_length=512)
-    dimension = word.get_embedding_dimension() if hasattr(word, "get_embedding_dimension") \
+    dimension = (
+        word.get_embedding_dimension()
+        if hasattr(word, "get_embedding_dimension")
         else word.get_word_embedding_dimension()
+    )
     model = SentenceTransformer(
         modules=[word, Pooling(dimension, pooling_mode="mean"), Normalize()], device="cpu"
     )
@@ -202,13 +215,21 @@ def build_e5_sized(out_dir: Path, tokenizer_from: Path, smoke: bool) -> dict:
     shutil.rmtree(hf_dir, ignore_errors=True)
     return {
         "path": str(out_dir),
-        "config": {k: getattr(config, k) for k in (
-            "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-            "vocab_size", "max_position_embeddings")},
+        "config": {
+            k: getattr(config, k)
+            for k in (
+                "hidden_size",
+                "num_hidden_layers",
+                "num_attention_heads",
+                "intermediate_size",
+                "vocab_size",
+                "max_position_embeddings",
+            )
+        },
         "parameters_millions": round(params / 1e6, 1),
         "encoder_parameters_millions": round((params - embedding) / 1e6, 1),
         "note": "random weights; BERT WordPiece tokenizer of MiniLM (vocab 30522, e5 has 250002: "
-                "only the embedding table differs, a lookup, not the encoder compute)",
+        "only the embedding table differs, a lookup, not the encoder compute)",
         "build_seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -232,11 +253,17 @@ class GpuMemorySampler:
         try:
             done = subprocess.run(
                 ["nvidia-smi", *args, "--format=csv,noheader,nounits"],
-                capture_output=True, text=True, timeout=10,
+                capture_output=True,
+                text=True,
+                timeout=10,
             )
         except (OSError, subprocess.TimeoutExpired):
             return []
-        return [[c.strip() for c in line.split(",")] for line in done.stdout.splitlines() if line.strip()]
+        return [
+            [c.strip() for c in line.split(",")]
+            for line in done.stdout.splitlines()
+            if line.strip()
+        ]
 
     def _used(self) -> int | None:
         rows = self._query("--query-gpu=memory.used")
@@ -251,7 +278,9 @@ class GpuMemorySampler:
                 if len(row) == 2 and row[0].isdigit() and row[1].isdigit():
                     pid = int(row[0])
                     if pid not in self.exclude:
-                        self.peak_process_mib[pid] = max(self.peak_process_mib.get(pid, 0), int(row[1]))
+                        self.peak_process_mib[pid] = max(
+                            self.peak_process_mib.get(pid, 0), int(row[1])
+                        )
 
     def __enter__(self):
         if self.available:
@@ -267,13 +296,16 @@ class GpuMemorySampler:
         if not self.available:
             return {"nvidia_smi": "not found"}
         return {
-            "run_process_peak_mib": max(self.peak_process_mib.values()) if self.peak_process_mib else None,
+            "run_process_peak_mib": max(self.peak_process_mib.values())
+            if self.peak_process_mib
+            else None,
             "per_process_peak_mib": {str(k): v for k, v in self.peak_process_mib.items()},
             "gpu_used_before_mib": self.baseline_mib,
             "gpu_used_peak_mib": self.peak_used_mib,
             "gpu_used_peak_minus_before_mib": (
                 self.peak_used_mib - self.baseline_mib
-                if self.peak_used_mib is not None and self.baseline_mib is not None else None
+                if self.peak_used_mib is not None and self.baseline_mib is not None
+                else None
             ),
         }
 
@@ -292,7 +324,13 @@ def _daemon_cmd(*args: str) -> list[str]:
 def run_env(home: Path, dagster_home: Path, model: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("OSMOSE_GPUS", None)  # discovered, as by default
-    for name in ("QDRANT_URL", "QDRANT_API_KEY", "OSMOSE_COLLECTION", "OSMOSE_DEPLOYMENT", "OSMOSE_CPU_FALLBACK"):
+    for name in (
+        "QDRANT_URL",
+        "QDRANT_API_KEY",
+        "OSMOSE_COLLECTION",
+        "OSMOSE_DEPLOYMENT",
+        "OSMOSE_CPU_FALLBACK",
+    ):
         env.pop(name, None)
     env.update(
         OSMOSE_HOME=str(home),
@@ -314,7 +352,7 @@ def run_env(home: Path, dagster_home: Path, model: Path) -> dict[str, str]:
 def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args) -> dict:
     from dagster import DagsterInstance
 
-    from osmose_dagster.core.gpu import GPU_TAG, device_slots
+    from osmose_dagster.core.slots import SLOT_TAG, compute_slots
 
     home = root / label
     inbox = home / "inbox"
@@ -327,10 +365,10 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
         shutil.copyfile(deck, inbox / deck.name)
         keys.append(deck.name)
     env = run_env(home, dagster_home, model)
-    slots = device_slots(None)
+    slots = compute_slots(None)
     check_id = uuid.uuid4().hex[:12]
     tags = {
-        GPU_TAG: slots[0],
+        SLOT_TAG: slots[0],
         "dagster/asset_partition_range_start": keys[0],
         "dagster/asset_partition_range_end": keys[-1],
         "osmose/launched_by": "gpu_check",
@@ -342,8 +380,15 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
     if stored != keys:
         raise SystemExit(f"partition order {stored} != {keys}: the range would not cover the decks")
 
-    result = {"label": label, "model": str(model), "home": str(home), "partitions": keys,
-              "slots_discovered": slots, "tags": tags, "gpu_check_pid": os.getpid()}
+    result = {
+        "label": label,
+        "model": str(model),
+        "home": str(home),
+        "partitions": keys,
+        "slots_discovered": slots,
+        "tags": tags,
+        "gpu_check_pid": os.getpid(),
+    }
     daemon_log = home / "daemon.log"
     launcher = args.launcher
     daemon, run_id = None, None
@@ -354,25 +399,46 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
             if launcher == "daemon":
                 daemon = subprocess.Popen(
                     _daemon_cmd("run", "-w", str(REPO / "workspace.yaml")),
-                    cwd=REPO, env=env, stdout=daemon_log.open("wb"), stderr=subprocess.STDOUT,
+                    cwd=REPO,
+                    env=env,
+                    stdout=daemon_log.open("wb"),
+                    stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
                 result["daemon_pid"] = daemon.pid
                 run_id = str(uuid.uuid4())
                 launch = subprocess.run(
-                    _dagster_cmd("job", "launch", "-w", str(REPO / "workspace.yaml"), "-j", JOB,
-                                 "--run-id", run_id, "--tags", json.dumps(tags)),
-                    cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+                    _dagster_cmd(
+                        "job",
+                        "launch",
+                        "-w",
+                        str(REPO / "workspace.yaml"),
+                        "-j",
+                        JOB,
+                        "--run-id",
+                        run_id,
+                        "--tags",
+                        json.dumps(tags),
+                    ),
+                    cwd=REPO,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
                 )
                 result["launch_output"] = (launch.stdout + launch.stderr).strip()[-2000:]
                 status = "LAUNCH FAILED"
                 if launch.returncode == 0:
                     status = wait_for_run(instance, run_id, args.run_timeout, daemon)
                 else:
-                    say(f"  dagster job launch failed (exit {launch.returncode}):\n{result['launch_output']}")
+                    say(
+                        f"  dagster job launch failed (exit {launch.returncode}):\n{result['launch_output']}"
+                    )
                 stop(daemon)
                 if status in ("LAUNCH FAILED", "QUEUED", "NOT_STARTED", "MISSING", "NO_DAEMON"):
-                    say(f"  the daemon did not start the run ({status}): falling back to `dagster job execute`")
+                    say(
+                        f"  the daemon did not start the run ({status}): falling back to `dagster job execute`"
+                    )
                     result["daemon_log_tail"] = daemon_log.read_text(errors="replace")[-3000:]
                     if instance.get_run_by_id(run_id):
                         instance.delete_run(run_id)
@@ -380,14 +446,27 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
                     launcher = f"execute (daemon path: {status})"
             if launcher.startswith("execute"):
                 execute = subprocess.run(
-                    _dagster_cmd("job", "execute", "-m", "osmose_dagster.definitions", "-j", JOB,
-                                 "--tags", json.dumps(tags)),
-                    cwd=REPO, env=env, capture_output=True, text=True, timeout=args.run_timeout,
+                    _dagster_cmd(
+                        "job",
+                        "execute",
+                        "-m",
+                        "osmose_dagster.definitions",
+                        "-j",
+                        JOB,
+                        "--tags",
+                        json.dumps(tags),
+                    ),
+                    cwd=REPO,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=args.run_timeout,
                 )
                 (home / "execute.log").write_text(execute.stdout + execute.stderr)
                 result["execute_exit"] = execute.returncode
                 matching = [
-                    r.dagster_run.run_id for r in instance.get_run_records()
+                    r.dagster_run.run_id
+                    for r in instance.get_run_records()
                     if r.dagster_run.tags.get("osmose/gpu_check") == check_id
                 ]
                 run_id = matching[0] if matching else None
@@ -405,10 +484,17 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
     result.update(read_run(instance, run_id))
     per_process = result["gpu_memory_nvidia_smi"].get("per_process_peak_mib") or {}
     if str(result.get("run_process_pid")) in per_process:
-        result["gpu_memory_nvidia_smi"]["run_process_peak_mib"] = per_process[str(result["run_process_pid"])]
+        result["gpu_memory_nvidia_smi"]["run_process_peak_mib"] = per_process[
+            str(result["run_process_pid"])
+        ]
     # The run's captured stdout/stderr and the daemon's output (the event log was read above).
-    logs = [daemon_log, home / "execute.log",
-            *sorted(p for p in (dagster_home / "storage").rglob("*") if p.suffix not in (".db", ".db-wal"))]
+    logs = [
+        daemon_log,
+        home / "execute.log",
+        *sorted(
+            p for p in (dagster_home / "storage").rglob("*") if p.suffix not in (".db", ".db-wal")
+        ),
+    ]
     result["fork_errors"] = result.pop("fork_errors_in_events") + scan_files(logs)
     result["run_process_stderr_tail"] = stderr_tail(dagster_home, run_id)
     instance.dispose()
@@ -427,7 +513,10 @@ def wait_for_run(instance, run_id: str, timeout: float, daemon) -> str:
             last = status
         if status in TERMINAL:
             return status
-        if status in ("QUEUED", "NOT_STARTED", "MISSING") and time.monotonic() > not_started_deadline:
+        if (
+            status in ("QUEUED", "NOT_STARTED", "MISSING")
+            and time.monotonic() > not_started_deadline
+        ):
             return status
         if daemon is not None and daemon.poll() is not None and status in ("QUEUED", "MISSING"):
             return "NO_DAEMON"
@@ -456,9 +545,14 @@ def read_run(instance, run_id: str) -> dict:
     out = {
         "run_id": run_id,
         "status": run.status.value,
-        "run_tags": {k: v for k, v in run.tags.items() if k.startswith(("osmose/", "dagster/asset_partition"))},
+        "run_tags": {
+            k: v
+            for k, v in run.tags.items()
+            if k.startswith(("osmose/", "dagster/asset_partition"))
+        },
         "run_seconds": round(record.end_time - record.start_time, 1)
-        if record.start_time and record.end_time else None,
+        if record.start_time and record.end_time
+        else None,
     }
     materializations: dict[str, dict] = {}
     step_started: dict[str, float] = {}
@@ -490,18 +584,22 @@ def read_run(instance, run_id: str) -> dict:
             step_started[entry.step_key] = entry.timestamp
         elif kind == "STEP_SUCCESS" and entry.step_key in step_started:
             step_seconds[entry.step_key] = round(entry.timestamp - step_started[entry.step_key], 1)
-        text = message + (" " + str(event.event_specific_data) if event and event.event_specific_data else "")
+        text = message + (
+            " " + str(event.event_specific_data) if event and event.event_specific_data else ""
+        )
         if FORK_ERROR.search(text):
             fork.append(f"event log: {text[:500]}")
-    embed = materializations.get("embeddings", {})
+    embed = materializations.get("topic_segments", {})  # where the run's encoding happens
     out.update(
         embeddings_metadata=embed,
         texts_per_second=embed.get("texts_per_second"),
         device=embed.get("device"),
         device_name=embed.get("device_name"),
-        embedding_seconds=embed.get("embedding_seconds"),
-        vectors=embed.get("vectors"),
-        peak_memory_in_metadata={k: v for k, v in embed.items() if re.search(r"peak|max_memory|memory_allocated", k)}
+        embedding_seconds=embed.get("encoding_seconds"),
+        vectors=materializations.get("embeddings", {}).get("vectors"),
+        peak_memory_in_metadata={
+            k: v for k, v in embed.items() if re.search(r"peak|max_memory|memory_allocated", k)
+        }
         or None,
         slides=materializations.get("extracted_slides", {}).get("slides"),
         segments=materializations.get("topic_segments", {}).get("segments"),
@@ -542,7 +640,7 @@ def scan_files(paths) -> list[str]:
         for match in FORK_ERROR.finditer(text):
             start = text.rfind("\n", 0, match.start()) + 1
             end = text.find("\n", match.end())
-            hits.append(f"{path.name}: {text[start:end if end > 0 else None][:300]}")
+            hits.append(f"{path.name}: {text[start : end if end > 0 else None][:300]}")
     return hits
 
 
@@ -579,8 +677,13 @@ def bare_encode(model_path: Path, texts: list[str], batch_size: int, steady_seco
         model.half()
 
     def encode(batch, model=model):
-        model.encode(batch, batch_size=batch_size, normalize_embeddings=True,
-                     convert_to_numpy=True, show_progress_bar=False)
+        model.encode(
+            batch,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         if cuda:
             torch.cuda.synchronize()
 
@@ -631,7 +734,13 @@ def environment() -> dict:
     }
     from importlib.metadata import PackageNotFoundError, version
 
-    for name in ("dagster", "sentence-transformers", "transformers", "qdrant-client", "python-pptx"):
+    for name in (
+        "dagster",
+        "sentence-transformers",
+        "transformers",
+        "qdrant-client",
+        "python-pptx",
+    ):
         try:
             info[name] = version(name)
         except PackageNotFoundError:
@@ -659,17 +768,31 @@ def fmt(value, suffix: str = "") -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
-    parser.add_argument("--smoke", action="store_true", help="1 sample deck + 20 slides, tiny XLM-R (CPU dry run)")
-    parser.add_argument("--minilm", help="MiniLM folder (default: the packaged one, else bench/wheels/minilm-fp16)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="1 sample deck + 20 slides, tiny XLM-R (CPU dry run)"
+    )
+    parser.add_argument(
+        "--minilm", help="MiniLM folder (default: the packaged one, else bench/wheels/minilm-fp16)"
+    )
     parser.add_argument("--launcher", choices=["daemon", "execute"], default="daemon")
     parser.add_argument("--models", default="minilm,e5", help="comma-separated: minilm, e5")
-    parser.add_argument("--run-timeout", type=float, default=240,
-                        help="seconds a run may take (the device tool stops a command at 600 s)")
-    parser.add_argument("--steady-seconds", type=float, default=None, help="bare encode repeat time")
-    parser.add_argument("--work", help="working folder (default: a temporary one, removed at the end)")
+    parser.add_argument(
+        "--run-timeout",
+        type=float,
+        default=240,
+        help="seconds a run may take (the device tool stops a command at 600 s)",
+    )
+    parser.add_argument(
+        "--steady-seconds", type=float, default=None, help="bare encode repeat time"
+    )
+    parser.add_argument(
+        "--work", help="working folder (default: a temporary one, removed at the end)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     args = parser.parse_args()
-    steady = args.steady_seconds if args.steady_seconds is not None else (1.0 if args.smoke else 5.0)
+    steady = (
+        args.steady_seconds if args.steady_seconds is not None else (1.0 if args.smoke else 5.0)
+    )
 
     work = Path(args.work or tempfile.mkdtemp(prefix="osmose-gpu-check-")).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -688,20 +811,28 @@ def main() -> int:
             models.append(("minilm", minilm, {"path": str(minilm), "source": minilm_label}))
         if "e5" in wanted:
             name = "xlmr-tiny-e5-random" if args.smoke else "xlmr-large-e5-random"
-            say(f"building {name} (random weights, e5-large dims{' (tiny for --smoke)' if args.smoke else ''}) ...")
+            say(
+                f"building {name} (random weights, e5-large dims{' (tiny for --smoke)' if args.smoke else ''}) ..."
+            )
             info = build_e5_sized(work / "models" / name, minilm, args.smoke)
-            say(f"  {info['parameters_millions']}M parameters ({info['encoder_parameters_millions']}M "
-                f"outside the embedding table), built in {info['build_seconds']}s")
+            say(
+                f"  {info['parameters_millions']}M parameters ({info['encoder_parameters_millions']}M "
+                f"outside the embedding table), built in {info['build_seconds']}s"
+            )
             models.append(("e5", Path(info["path"]), info))
 
         report["models"] = []
         for label, path, info in models:
-            say(f"[{label}] ingesting {len(decks)} decks through Dagster ({args.launcher}) with {path.name} ...")
+            say(
+                f"[{label}] ingesting {len(decks)} decks through Dagster ({args.launcher}) with {path.name} ..."
+            )
             result = dagster_ingest(label, path, decks, work / "homes", args)
             result["model_info"] = info
-            say(f"  {result['status']} via {result['launcher']} in {result['wall_seconds']}s: "
+            say(
+                f"  {result['status']} via {result['launcher']} in {result['wall_seconds']}s: "
                 f"{fmt(result.get('texts_per_second'))} texts/s on {fmt(result.get('device'))} "
-                f"({fmt(result.get('device_name'))})")
+                f"({fmt(result.get('device_name'))})"
+            )
             for line in result.get("device_log_lines", []):
                 say(f"  log: {line}")
             for line in result.get("errors", []):
@@ -716,10 +847,12 @@ def main() -> int:
             if not texts:
                 result["bare"] = {"error": "no chunk texts (the run produced no topic_segments)"}
                 continue
-            say(f"[{result['label']}] bare SentenceTransformer.encode of the run's {len(texts)} chunk texts ...")
+            say(
+                f"[{result['label']}] bare SentenceTransformer.encode of the run's {len(texts)} chunk texts ..."
+            )
             result["bare"] = bare_encode(Path(result["model"]), texts, 64, steady)
         env["gpu"] = gpu_name()
-    except Exception as error:  # noqa: BLE001 - the report must still be written
+    except Exception as error:
         import traceback
 
         report["error"] = traceback.format_exc()
@@ -749,7 +882,9 @@ def verdict(report: dict) -> list[str]:
         if m.get("checks") and not all(m["checks"].values()):
             problems.append(f"{m['label']}: asset check failed: {m['checks']}")
         if cuda and not str(m.get("device") or "").startswith("cuda"):
-            problems.append(f"{m['label']}: CUDA is available but the run embedded on {m.get('device')}")
+            problems.append(
+                f"{m['label']}: CUDA is available but the run embedded on {m.get('device')}"
+            )
         bare = m.get("bare") or {}
         if cuda and not str(bare.get("device", "")).startswith("cuda"):
             problems.append(f"{m['label']}: bare encode not on CUDA ({bare})")
@@ -761,46 +896,91 @@ def print_report(report: dict) -> None:
     say("=" * 100)
     say(f"GPU check ({report['mode']}), {report['total_seconds']}s")
     env = report.get("environment", {})
-    say(f"python {env.get('python')}, torch {env.get('torch')}, dagster {env.get('dagster')}, "
+    say(
+        f"python {env.get('python')}, torch {env.get('torch')}, dagster {env.get('dagster')}, "
         f"sentence-transformers {env.get('sentence-transformers')}, transformers {env.get('transformers')}, "
-        f"CUDA available: {env.get('cuda_available')} {env.get('gpu') or ''}")
-    rows = [["model", "device", "device name", "run", "slides", "chunks", "texts/s dagster",
-             "texts/s bare", "bare steady", "peak alloc bare", "peak run proc (smi)", "run id"]]
+        f"CUDA available: {env.get('cuda_available')} {env.get('gpu') or ''}"
+    )
+    rows = [
+        [
+            "model",
+            "device",
+            "device name",
+            "run",
+            "slides",
+            "chunks",
+            "texts/s dagster",
+            "texts/s bare",
+            "bare steady",
+            "peak alloc bare",
+            "peak run proc (smi)",
+            "run id",
+        ]
+    ]
     for m in report.get("models", []):
         bare = m.get("bare") or {}
         smi = m.get("gpu_memory_nvidia_smi") or {}
         smi_peak = smi.get("run_process_peak_mib") or smi.get("gpu_used_peak_minus_before_mib")
-        rows.append([
-            f"{m['label']}: {Path(m['model']).name}"[:32], fmt(m.get("device")), fmt(m.get("device_name"))[:28],
-            f"{m.get('status')} ({m.get('launcher', '')[:7]})", fmt(m.get("slides")), fmt(m.get("chunks")),
-            fmt(m.get("texts_per_second")), fmt(bare.get("texts_per_second")),
-            fmt(bare.get("texts_per_second_steady")), fmt(bare.get("peak_allocated_mib"), " MiB"),
-            fmt(smi_peak, " MiB"), fmt(m.get("run_id")),
-        ])
+        rows.append(
+            [
+                f"{m['label']}: {Path(m['model']).name}"[:32],
+                fmt(m.get("device")),
+                fmt(m.get("device_name"))[:28],
+                f"{m.get('status')} ({m.get('launcher', '')[:7]})",
+                fmt(m.get("slides")),
+                fmt(m.get("chunks")),
+                fmt(m.get("texts_per_second")),
+                fmt(bare.get("texts_per_second")),
+                fmt(bare.get("texts_per_second_steady")),
+                fmt(bare.get("peak_allocated_mib"), " MiB"),
+                fmt(smi_peak, " MiB"),
+                fmt(m.get("run_id")),
+            ]
+        )
     for line in table(rows):
         say(line)
     say("")
-    say("texts/s dagster: the `embeddings` asset's texts_per_second (chunk texts of all decks in the run);")
-    say("texts/s bare: SentenceTransformer.encode of the same texts in this process (fp16 on CUDA), once")
+    say(
+        "texts/s dagster: the `topic_segments` asset's texts_per_second (slide texts of all decks in the run);"
+    )
+    say(
+        "texts/s bare: SentenceTransformer.encode of the same texts in this process (fp16 on CUDA), once"
+    )
     say("  after a warm-up; bare steady: the same, repeated for a few seconds.")
-    say("peak alloc bare: torch.cuda.max_memory_allocated during the bare pass (not the run process);")
-    say("peak run proc (smi): nvidia-smi, the run process's device memory (CUDA context and allocator")
-    say("  cache included), or the GPU's used memory less its level before the run where the driver")
+    say(
+        "peak alloc bare: torch.cuda.max_memory_allocated during the bare pass (not the run process);"
+    )
+    say(
+        "peak run proc (smi): nvidia-smi, the run process's device memory (CUDA context and allocator"
+    )
+    say(
+        "  cache included), or the GPU's used memory less its level before the run where the driver"
+    )
     say("  lists no processes.")
     say("e5-sized: random weights, vocab 30522 (BERT WordPiece) instead of 250002: the real")
-    say("  multilingual-e5-large holds about 430 MiB more fp16 weights (its embedding table); same encoder.")
+    say(
+        "  multilingual-e5-large holds about 430 MiB more fp16 weights (its embedding table); same encoder."
+    )
     for m in report.get("models", []):
         say(f"[{m['label']}] {m['model']}")
         info = m.get("model_info", {})
         if "config" in info:
-            say(f"  config: {info['config']}, {info['parameters_millions']}M params; {info['note']}")
+            say(
+                f"  config: {info['config']}, {info['parameters_millions']}M params; {info['note']}"
+            )
         say(f"  embeddings metadata: {json.dumps(m.get('embeddings_metadata', {}))}")
-        say(f"  peak memory in the project's metadata: {m.get('peak_memory_in_metadata') or 'none (not reported by the asset)'}")
+        say(
+            f"  peak memory in the project's metadata: {m.get('peak_memory_in_metadata') or 'none (not reported by the asset)'}"
+        )
         say(f"  nvidia-smi during the run: {m.get('gpu_memory_nvidia_smi')}")
-        say(f"  checks: {m.get('checks')}; run tags: {m.get('run_tags')}; slots discovered: {m.get('slots_discovered')}")
-        say(f"  processes: gpu_check pid {m.get('gpu_check_pid')}, dagster-daemon pid {m.get('daemon_pid', '-')}, "
+        say(
+            f"  checks: {m.get('checks')}; run tags: {m.get('run_tags')}; slots discovered: {m.get('slots_discovered')}"
+        )
+        say(
+            f"  processes: gpu_check pid {m.get('gpu_check_pid')}, dagster-daemon pid {m.get('daemon_pid', '-')}, "
             f"run process pid {m.get('run_process_pid')} (via {m.get('launcher')}); run {m.get('run_seconds')}s, "
-            f"steps {m.get('step_seconds')}")
+            f"steps {m.get('step_seconds')}"
+        )
         for line in m.get("run_process_lines", []):
             say(f"  engine: {line}")
         for line in m.get("device_log_lines", []):
@@ -811,8 +991,10 @@ def print_report(report: dict) -> None:
         for p in report["problems"]:
             say(f"  - {p}")
     else:
-        say("OK: every run succeeded, no fork error" + (", CUDA used" if env.get("cuda_available") else
-                                                       " (no CUDA here: CPU dry run)"))
+        say(
+            "OK: every run succeeded, no fork error"
+            + (", CUDA used" if env.get("cuda_available") else " (no CUDA here: CPU dry run)")
+        )
 
 
 def write_out(report: dict) -> None:

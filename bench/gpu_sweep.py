@@ -30,8 +30,16 @@ import sys
 import time
 
 # Dense (no sparsity) bf16 peak, TFLOPS, by the name torch reports.
-PEAK_BF16_TFLOPS = [("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.0), ("H200", 989.0),
-                    ("GH200", 989.0), ("A100", 312.0), ("L40S", 362.0), ("L4", 121.0)]
+PEAK_BF16_TFLOPS = [
+    ("H100 PCIe", 756.0),
+    ("H100 NVL", 835.0),
+    ("H100", 989.0),
+    ("H200", 989.0),
+    ("GH200", 989.0),
+    ("A100", 312.0),
+    ("L40S", 362.0),
+    ("L4", 121.0),
+]
 
 
 def chip_peak(name: str) -> float | None:
@@ -51,7 +59,9 @@ def slide_lengths(count: int, low: int, high: int, seed: int = 7) -> list[int]:
 
 
 def flops_per_text(tokens: int, layers: int, hidden: int, ffn: int) -> float:
-    return layers * (2 * tokens * (4 * hidden * hidden + 2 * hidden * ffn) + 4 * tokens * tokens * hidden)
+    return layers * (
+        2 * tokens * (4 * hidden * hidden + 2 * hidden * ffn) + 4 * tokens * tokens * hidden
+    )
 
 
 def run_config(model, lengths, batch_size, dtype, device, vocab, seconds, layers, hidden, ffn):
@@ -96,8 +106,9 @@ def run_config(model, lengths, batch_size, dtype, device, vocab, seconds, layers
     texts = passes * len(lengths)
     padded = sum(width * len(chosen) for _, _, width, chosen in batches)
     real = sum(lengths)
-    flops = passes * sum(flops_per_text(width, layers, hidden, ffn) * len(chosen)
-                         for _, _, width, chosen in batches)
+    flops = passes * sum(
+        flops_per_text(width, layers, hidden, ffn) * len(chosen) for _, _, width, chosen in batches
+    )
     useful = passes * sum(flops_per_text(length, layers, hidden, ffn) for length in lengths)
     return {
         "texts_per_s": texts / elapsed,
@@ -107,18 +118,23 @@ def run_config(model, lengths, batch_size, dtype, device, vocab, seconds, layers
         "passes": passes,
         "tflops": flops / elapsed / 1e12,
         "useful_tflops": useful / elapsed / 1e12,
-        "peak_alloc_mib": (torch.cuda.max_memory_allocated(device) / 2**20
-                           if device.type == "cuda" else None),
+        "peak_alloc_mib": (
+            torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+        ),
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true", help="a 2-layer model, few texts, CPU allowed")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a 2-layer model, few texts, CPU allowed"
+    )
     parser.add_argument("--dtypes", default="fp16,bf16")
     parser.add_argument("--batch-sizes", default="32,64,128,256,512")
     parser.add_argument("--texts", type=int, default=4096, help="texts per pass")
-    parser.add_argument("--seconds", type=float, default=8.0, help="timed seconds per configuration")
+    parser.add_argument(
+        "--seconds", type=float, default=8.0, help="timed seconds per configuration"
+    )
     parser.add_argument("--min-tokens", type=int, default=60)
     parser.add_argument("--max-tokens", type=int, default=220)
     args = parser.parse_args()
@@ -126,42 +142,74 @@ def main() -> int:
     import torch
     from transformers import XLMRobertaConfig, XLMRobertaModel
 
-    layers, hidden, heads, ffn, vocab = (2, 128, 2, 512, 1000) if args.smoke else (24, 1024, 16, 4096, 250002)
+    layers, hidden, heads, ffn, vocab = (
+        (2, 128, 2, 512, 1000) if args.smoke else (24, 1024, 16, 4096, 250002)
+    )
     if args.smoke:
-        args.texts, args.seconds, args.batch_sizes = min(args.texts, 96), min(args.seconds, 0.5), "32,64"
+        args.texts, args.seconds, args.batch_sizes = (
+            min(args.texts, 96),
+            min(args.seconds, 0.5),
+            "32,64",
+        )
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type != "cuda" and not args.smoke:
-        print("gpu_sweep: no CUDA device; use --smoke to try the script on the CPU", file=sys.stderr)
+        print(
+            "gpu_sweep: no CUDA device; use --smoke to try the script on the CPU", file=sys.stderr
+        )
         return 2
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     peak = chip_peak(name)
-    config = XLMRobertaConfig(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
-                              num_attention_heads=heads, intermediate_size=ffn,
-                              max_position_embeddings=514, type_vocab_size=1)
+    config = XLMRobertaConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=ffn,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+    )
     torch.manual_seed(0)
     with device:  # initialised where it runs: seconds instead of a minute of CPU init
         base = XLMRobertaModel(config, add_pooling_layer=False).eval()
     lengths = slide_lengths(args.texts, args.min_tokens, min(args.max_tokens, 512))
     dtypes = {"fp16": torch.float16, "bf16": torch.bfloat16}
-    print(f"device: {name}; torch {torch.__version__}; model: XLM-R {layers} layers, hidden {hidden}, "
-          f"FFN {ffn}, {sum(p.numel() for p in base.parameters()) / 1e6:.0f}M parameters (random), "
-          f"attention {getattr(base.config, '_attn_implementation', '?')}; "
-          f"{len(lengths)} texts of {min(lengths)}-{max(lengths)} tokens (mean "
-          f"{sum(lengths) / len(lengths):.0f}); chip dense bf16 peak "
-          f"{f'{peak / 1e12:.0f} TFLOPS' if peak else 'unknown'}", flush=True)
+    print(
+        f"device: {name}; torch {torch.__version__}; model: XLM-R {layers} layers, hidden {hidden}, "
+        f"FFN {ffn}, {sum(p.numel() for p in base.parameters()) / 1e6:.0f}M parameters (random), "
+        f"attention {getattr(base.config, '_attn_implementation', '?')}; "
+        f"{len(lengths)} texts of {min(lengths)}-{max(lengths)} tokens (mean "
+        f"{sum(lengths) / len(lengths):.0f}); chip dense bf16 peak "
+        f"{f'{peak / 1e12:.0f} TFLOPS' if peak else 'unknown'}",
+        flush=True,
+    )
     rows = []
     for dtype_name in args.dtypes.split(","):
         # Weights in the dtype itself, as the project's .half() does for fp16 (no fp32 master copy).
         model = base.to(device=device, dtype=dtypes[dtype_name]) if device.type == "cuda" else base
         for batch_size in map(int, args.batch_sizes.split(",")):
             try:
-                result = run_config(model, lengths, batch_size, dtypes[dtype_name], device, vocab,
-                                    args.seconds, layers, hidden, ffn)
+                result = run_config(
+                    model,
+                    lengths,
+                    batch_size,
+                    dtypes[dtype_name],
+                    device,
+                    vocab,
+                    args.seconds,
+                    layers,
+                    hidden,
+                    ffn,
+                )
             except torch.OutOfMemoryError:
                 result = {"error": "out of memory"}
                 torch.cuda.empty_cache()
-            result.update(dtype=dtype_name, batch_size=batch_size,
-                          fraction_of_peak=(result["tflops"] * 1e12 / peak) if peak and "tflops" in result else None)
+            result.update(
+                dtype=dtype_name,
+                batch_size=batch_size,
+                fraction_of_peak=(result["tflops"] * 1e12 / peak)
+                if peak and "tflops" in result
+                else None,
+            )
             rows.append(result)
             print(_line(result), flush=True)
     if os.environ.get("OUT"):
@@ -173,11 +221,15 @@ def main() -> int:
 def _line(r: dict) -> str:
     if "error" in r:
         return f"{r['dtype']:>5} batch {r['batch_size']:>4}: {r['error']}"
-    fraction = f"{100 * r['fraction_of_peak']:.1f}% of peak" if r["fraction_of_peak"] else "peak unknown"
+    fraction = (
+        f"{100 * r['fraction_of_peak']:.1f}% of peak" if r["fraction_of_peak"] else "peak unknown"
+    )
     memory = f"{r['peak_alloc_mib']:.0f} MiB" if r["peak_alloc_mib"] is not None else "-"
-    return (f"{r['dtype']:>5} batch {r['batch_size']:>4}: {r['texts_per_s']:9.1f} texts/s "
-            f"{r['tokens_per_s']:11.0f} tokens/s  {r['tflops']:7.1f} TFLOPS ({fraction}; useful "
-            f"{r['useful_tflops']:.1f}, padding x{r['padding']:.3f})  peak alloc {memory}")
+    return (
+        f"{r['dtype']:>5} batch {r['batch_size']:>4}: {r['texts_per_s']:9.1f} texts/s "
+        f"{r['tokens_per_s']:11.0f} tokens/s  {r['tflops']:7.1f} TFLOPS ({fraction}; useful "
+        f"{r['useful_tflops']:.1f}, padding x{r['padding']:.3f})  peak alloc {memory}"
+    )
 
 
 if __name__ == "__main__":

@@ -39,15 +39,19 @@ def main() -> int:
         wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     text = out.read_text(errors="replace")
-    args.result.write_text(json.dumps({
-        "command": command,
-        "rc": done.returncode,
-        "wall_s": round(wall, 3),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-        "stdout": text[-4000:],
-        "stderr_tail": log.read_text(errors="replace")[-3000:],
-    }))
+    args.result.write_text(
+        json.dumps(
+            {
+                "command": command,
+                "rc": done.returncode,
+                "wall_s": round(wall, 3),
+                "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+                "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                "stdout": text[-4000:],
+                "stderr_tail": log.read_text(errors="replace")[-3000:],
+            }
+        )
+    )
     return 0
 
 

@@ -103,24 +103,39 @@ def run(decks: list[Path], chunking: str, batch_size: int, device: str, qdrant_p
     stages["extract"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    items = [(deck.name, first, last, text)
-             for deck, texts in per_deck for first, last, text in chunk(texts, chunking)]
+    items = [
+        (deck.name, first, last, text)
+        for deck, texts in per_deck
+        for first, last, text in chunk(texts, chunking)
+    ]
     stages["segment"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    vectors = model.encode([item[3] for item in items], batch_size=batch_size,
-                           normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    vectors = model.encode(
+        [item[3] for item in items],
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
     stages["embed"] = time.perf_counter() - started
 
     started = time.perf_counter()
     client = QdrantClient(path=str(qdrant_path))
     collection = "plain_script"
     if not client.collection_exists(collection):
-        client.create_collection(collection, vectors_config=models.VectorParams(
-            size=vectors.shape[1], distance=models.Distance.COSINE))
+        client.create_collection(
+            collection,
+            vectors_config=models.VectorParams(
+                size=vectors.shape[1], distance=models.Distance.COSINE
+            ),
+        )
     points = [
-        models.PointStruct(id=str(uuid.uuid4()), vector=vector.tolist(),
-                           payload={"file": file, "first_slide": first, "last_slide": last, "text": text})
+        models.PointStruct(
+            id=str(uuid.uuid4()),
+            vector=vector.tolist(),
+            payload={"file": file, "first_slide": first, "last_slide": last, "text": text},
+        )
         for (file, first, last, text), vector in zip(items, vectors)
     ]
     for start in range(0, len(points), UPSERT_BATCH):
@@ -152,21 +167,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunking", default="slide", help="slide (default) or window:N")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--qdrant", type=Path, help="embedded store folder (default: a temporary one)")
+    parser.add_argument(
+        "--qdrant", type=Path, help="embedded store folder (default: a temporary one)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    if args.chunking != "slide" and not (args.chunking.startswith("window:")
-                                         and args.chunking[7:].isdigit() and int(args.chunking[7:]) > 0):
+    if args.chunking != "slide" and not (
+        args.chunking.startswith("window:")
+        and args.chunking[7:].isdigit()
+        and int(args.chunking[7:]) > 0
+    ):
         parser.error("--chunking: slide or window:N")
     with tempfile.TemporaryDirectory(prefix="plain-qdrant-") as scratch:
-        result = run(args.decks, args.chunking, args.batch_size, args.device,
-                     args.qdrant or Path(scratch) / "qdrant")
+        result = run(
+            args.decks,
+            args.chunking,
+            args.batch_size,
+            args.device,
+            args.qdrant or Path(scratch) / "qdrant",
+        )
     if args.json:
         print(json.dumps(result))
     else:
         stages = "  ".join(f"{k} {v:.2f}s" for k, v in result["stages_s"].items())
-        print(f"{result['decks']} deck(s), {result['slides']} slides, {result['texts_embedded']} texts "
-              f"({result['characters_embedded']} characters) embedded, {result['points']} points")
+        print(
+            f"{result['decks']} deck(s), {result['slides']} slides, {result['texts_embedded']} texts "
+            f"({result['characters_embedded']} characters) embedded, {result['points']} points"
+        )
         print(f"{stages}  wall {result['wall_s']:.2f}s  peak RSS {result['peak_rss_mib']:.0f} MiB")
     return 0
 

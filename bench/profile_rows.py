@@ -32,16 +32,44 @@ from workloads import write_workload  # noqa: E402
 
 def profile(name: str, command: list[str], out: Path, env: dict) -> Path:
     session = out / f"{name}.pyisession"
-    subprocess.run([sys.executable, "-m", "pyinstrument", "--interval", "0.001", "-r", "pyisession",
-                    "-o", str(session), *command], cwd=REPO, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pyinstrument",
+            "--interval",
+            "0.001",
+            "-r",
+            "pyisession",
+            "-o",
+            str(session),
+            *command,
+        ],
+        cwd=REPO,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     for renderer, suffix in (("text", ".txt"), ("html", ".html")):
-        subprocess.run([sys.executable, "-m", "pyinstrument", "--load", str(session), "-r", renderer,
-                        "-o", str(out / f"{name}{suffix}")], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pyinstrument",
+                "--load",
+                str(session),
+                "-r",
+                renderer,
+                "-o",
+                str(out / f"{name}{suffix}"),
+            ],
+            check=True,
+        )
     return session
 
 
 # --------------------------------------------------------------------------- where the time goes
+
 
 # (category, test on a frame): the first that matches on the way down from the root takes the
 # frame's whole time; what matches none is left to the innermost context (see CONTEXTS).
@@ -54,14 +82,39 @@ LEAVES = [
     ("model construction", _is("__init__", "sentence_transformer/model.py")),
     ("topic DP (segment_slides)", _is("segment_slides", "osmose_dagster")),
     ("chunking (token counts)", _is("chunk_segments", "osmose_dagster")),
-    ("qdrant upsert/scroll/delete", lambda f: "qdrant_client" in (f.file_path or "")
-        and f.function in ("upsert", "scroll", "delete", "create_collection", "collection_exists",
-                           "count", "get_collection", "__init__", "close")),
+    (
+        "qdrant upsert/scroll/delete",
+        lambda f: (
+            "qdrant_client" in (f.file_path or "")
+            and f.function
+            in (
+                "upsert",
+                "scroll",
+                "delete",
+                "create_collection",
+                "collection_exists",
+                "count",
+                "get_collection",
+                "__init__",
+                "close",
+            )
+        ),
+    ),
     ("dagster instance (sqlite, migrations)", _is("create_instance_from_ref", "dagster")),
-    ("dagster event log writes", lambda f: f.function in ("report_dagster_event", "handle_new_event",
-                                                          "store_event") and "dagster" in (f.file_path or "")),
-    ("io manager (JSON/.npy)", lambda f: f.function in ("handle_output", "load_input")
-        and "osmose_dagster" in (f.file_path or "")),
+    (
+        "dagster event log writes",
+        lambda f: (
+            f.function in ("report_dagster_event", "handle_new_event", "store_event")
+            and "dagster" in (f.file_path or "")
+        ),
+    ),
+    (
+        "io manager (JSON/.npy)",
+        lambda f: (
+            f.function in ("handle_output", "load_input")
+            and "osmose_dagster" in (f.file_path or "")
+        ),
+    ),
 ]
 CONTEXTS = [
     ("dagster run machinery", _is("execute_in_process", "dagster")),
@@ -70,11 +123,24 @@ CONTEXTS = [
 
 
 IMPORT_LABELS = [
-    (("torch", "transformers", "sentence_transformers", "tokenizers", "safetensors", "huggingface_hub",
-      "sklearn", "scipy"), "torch + transformers + sentence-transformers"),
+    (
+        (
+            "torch",
+            "transformers",
+            "sentence_transformers",
+            "tokenizers",
+            "safetensors",
+            "huggingface_hub",
+            "sklearn",
+            "scipy",
+        ),
+        "torch + transformers + sentence-transformers",
+    ),
     (("qdrant_client", "grpc", "httpx", "portalocker"), "qdrant-client"),
-    (("dagster", "alembic", "sqlalchemy", "osmose_dagster", "pydantic", "grpc_health"),
-     "dagster (+ the project's modules)"),
+    (
+        ("dagster", "alembic", "sqlalchemy", "osmose_dagster", "pydantic", "grpc_health"),
+        "dagster (+ the project's modules)",
+    ),
     (("pptx", "lxml", "PIL"), "python-pptx"),
 ]
 
@@ -144,11 +210,15 @@ def print_breakdown(name: str, session_path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "osmose-bench" / "profiles")
+    parser.add_argument(
+        "--out", type=Path, default=Path(tempfile.gettempdir()) / "osmose-bench" / "profiles"
+    )
     parser.add_argument("--decks", default="big", help="big (the 230-slide deck) or many:N")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--only", choices=["plain", "project"])
-    parser.add_argument("--load", nargs="+", type=Path, help="only print the breakdown of saved sessions")
+    parser.add_argument(
+        "--load", nargs="+", type=Path, help="only print the breakdown of saved sessions"
+    )
     args = parser.parse_args()
     if args.load:
         for session in args.load:
@@ -164,16 +234,28 @@ def main() -> int:
     reports = []
     if args.only in (None, "plain"):
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-        reports.append(profile(f"plain_{label}", [str(BENCH / "plain_script.py"), "--device", args.device,
-                                                  *map(str, decks)], args.out, env))
+        reports.append(
+            profile(
+                f"plain_{label}",
+                [str(BENCH / "plain_script.py"), "--device", args.device, *map(str, decks)],
+                args.out,
+                env,
+            )
+        )
     if args.only in (None, "project"):
         home = Path(tempfile.mkdtemp(prefix="profile-home-"))
         try:
             (home / "dagster").mkdir()
             shutil.copyfile(REPO / "dagster.yaml", home / "dagster" / "dagster.yaml")
             env = project_env(home, args)
-            reports.append(profile(f"project_{label}", [str(Path(sys.executable).parent / "osmose"),
-                                                        "ingest", *map(str, decks)], args.out, env))
+            reports.append(
+                profile(
+                    f"project_{label}",
+                    [str(Path(sys.executable).parent / "osmose"), "ingest", *map(str, decks)],
+                    args.out,
+                    env,
+                )
+            )
         finally:
             shutil.rmtree(home, ignore_errors=True)
     for session in reports:

@@ -38,7 +38,6 @@ sys.path.insert(0, str(BENCH.parent))
 sys.path.insert(0, str(BENCH))
 
 import numpy as np  # noqa: E402
-
 from workloads import generated_deck_slides, write_workload  # noqa: E402
 
 EN, FR, DE, ML = (
@@ -118,9 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     from osmose_dagster.samples import write_sample_decks
 
     scratch = Path(tempfile.mkdtemp(prefix="retrieval-eval-"))
-    paths = list(write_sample_decks(scratch)) + write_workload("big", args.work / "workloads" / "big")
-    decks = {Path(p).name: ExtractedDeck(Path(p).name, Path(p).name, "-", extract_slides(Path(p)))
-             for p in paths}
+    paths = list(write_sample_decks(scratch)) + write_workload(
+        "big", args.work / "workloads" / "big"
+    )
+    decks = {
+        Path(p).name: ExtractedDeck(Path(p).name, Path(p).name, "-", extract_slides(Path(p)))
+        for p in paths
+    }
     embedder = load_embedder("all-MiniLM-L6-v2", args.device)
     segmented = segment_decks(decks, embedder, penalty=DEFAULT_SEGMENT_PENALTY)
     chunks = [(name, chunk) for name, deck in segmented.items() for chunk in deck.chunks]
@@ -133,15 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     part_vectors = embedder.embed_passages([t for texts in parts for t in texts])
     pooled = pool_vectors(part_vectors, parts, embedder.dimension)
     pool_s = time.perf_counter() - started
-    unweighted = pool_vectors(part_vectors, [[" "] * len(texts) for texts in parts], embedder.dimension)
+    unweighted = pool_vectors(
+        part_vectors, [[" "] * len(texts) for texts in parts], embedder.dimension
+    )
     variants = {"encoded": encoded, "pooled": pooled, "mean": unweighted}
 
     multi = [i for i, texts in enumerate(parts) if len(texts) > 1]
     cosines = np.einsum("ij,ij->i", pooled[multi], encoded[multi]) if multi else np.zeros(0)
-    print(f"{len(decks)} decks, {len(chunks)} chunks, {len(multi)} of several parts; cosine pooled "
-          f"vs encoded on those: median {np.median(cosines):.3f}, min {cosines.min():.3f}")
-    print(f"chunk vectors: encoded {encode_s:.2f}s; pooled {pool_s:.2f}s (parts already embedded "
-          "by segmentation)")
+    print(
+        f"{len(decks)} decks, {len(chunks)} chunks, {len(multi)} of several parts; cosine pooled "
+        f"vs encoded on those: median {np.median(cosines):.3f}, min {cosines.min():.3f}"
+    )
+    print(
+        f"chunk vectors: encoded {encode_s:.2f}s; pooled {pool_s:.2f}s (parts already embedded "
+        "by segmentation)"
+    )
 
     judged = [(deck, slide, query, None) for deck, slide, query in JUDGED]
     facts = known_item_queries(args.facts) if args.facts else []
@@ -152,15 +161,19 @@ def main(argv: list[str] | None = None) -> int:
         query_vectors = embedder.embed_queries([q for _, _, q, _ in queries])
         ranks_of = {}
         for variant, vectors in variants.items():
-            ranks = ranks_of[variant] = [rank_of(chunks, vectors, qv, deck, slide, only)
-                                         for (deck, slide, _, only), qv in zip(queries, query_vectors)]
+            ranks = ranks_of[variant] = [
+                rank_of(chunks, vectors, qv, deck, slide, only)
+                for (deck, slide, _, only), qv in zip(queries, query_vectors)
+            ]
             hit1 = sum(r == 1 for r in ranks) / len(ranks)
             hit3 = sum(r is not None and r <= 3 for r in ranks) / len(ranks)
             mrr = sum(1 / r for r in ranks if r is not None and r <= 10) / len(ranks)
             print(f"{label:8} {variant:8} {len(ranks):7d} {hit1:6.3f} {hit3:6.3f} {mrr:7.3f}")
         pairs = [(p or 10**6, e or 10**6) for p, e in zip(ranks_of["pooled"], ranks_of["encoded"])]
-        print(f"{label:8} pooled ranks the relevant chunk higher than encoded for "
-              f"{sum(p < e for p, e in pairs)} queries, lower for {sum(p > e for p, e in pairs)}")
+        print(
+            f"{label:8} pooled ranks the relevant chunk higher than encoded for "
+            f"{sum(p < e for p, e in pairs)} queries, lower for {sum(p > e for p, e in pairs)}"
+        )
     return 0
 
 

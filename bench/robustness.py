@@ -35,9 +35,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the harness is test support code
 
-from osmose_dagster import robustness as rb  # noqa: E402
+from support import robustness as rb  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,14 +47,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--match", help="only files whose name contains this text")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this path")
     parser.add_argument("--corpus", type=Path, default=rb.CORPUS, help="default: %(default)s")
-    parser.add_argument("--timeout", type=float, default=rb.DEFAULT_TIMEOUT_S,
-                        help="seconds per file before its process is killed (default %(default)s)")
-    parser.add_argument("--batch", type=int, default=1,
-                        help="runs per child process (default 1: each file its own process, "
-                        "start-up and model load included in its time and memory)")
-    parser.add_argument("--slots", type=int, default=1,
-                        help="CPU compute slots (OSMOSE_GPUS=cpu:N): N runs side by side, as the "
-                        "run queue allows; times then include the competition (default 1)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=rb.DEFAULT_TIMEOUT_S,
+        help="seconds per file before its process is killed (default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="runs per child process (default 1: each file its own process, "
+        "start-up and model load included in its time and memory)",
+    )
+    parser.add_argument(
+        "--slots",
+        type=int,
+        default=1,
+        help="CPU compute slots (OSMOSE_GPUS=cpu:N): N runs side by side, as the "
+        "run queue allows; times then include the competition (default 1)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary OSMOSE_HOME")
     args = parser.parse_args(argv)
 
@@ -66,11 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"corpus: {args.corpus} not found, not run")
     root = Path(tempfile.mkdtemp(prefix="osmose-robustness-"))
     if args.only in (None, "crafted"):
-        try:
-            items += _select(rb.crafted_items(root / "crafted"), args)
-        except ImportError as error:
-            notes.append(f"crafted files: osmose_dagster/crafted_inputs.py unavailable ({error}); "
-                         "not run")
+        items += _select(rb.crafted_items(root / "crafted"), args)
     for note in notes:
         print(f"NOTE {note}", file=sys.stderr)
     if not items:
@@ -79,43 +87,69 @@ def main(argv: list[str] | None = None) -> int:
 
     from osmose_dagster.core.pptx_sniff import find_soffice
 
-    print(f"{len(items)} files through drop folder -> sensor -> run, one child process per "
-          f"{'file' if args.batch == 1 else f'{args.batch} files'}; soffice: "
-          f"{find_soffice() or 'not installed'}; state under {root}", file=sys.stderr)
+    print(
+        f"{len(items)} files through drop folder -> sensor -> run, one child process per "
+        f"{'file' if args.batch == 1 else f'{args.batch} files'}; soffice: "
+        f"{find_soffice() or 'not installed'}; state under {root}",
+        file=sys.stderr,
+    )
     started = time.monotonic()
 
     def progress(row: rb.Row) -> None:
         peak = max(row.peak_rss_mib or 0, row.tree_peak_mib or 0)
-        print(f"  [{time.monotonic() - started:6.0f}s] {row.outcome:8} {row.error_class or '-':22} "
-              f"{peak:5.0f} MiB  {row.file}" + ("  VIOLATION" if row.violations else ""),
-              file=sys.stderr, flush=True)
+        print(
+            f"  [{time.monotonic() - started:6.0f}s] {row.outcome:8} {row.error_class or '-':22} "
+            f"{peak:5.0f} MiB  {row.file}" + ("  VIOLATION" if row.violations else ""),
+            file=sys.stderr,
+            flush=True,
+        )
 
-    report = rb.run_session(root, items, batch=args.batch, slots=args.slots, timeout_s=args.timeout,
-                            progress=progress)
+    report = rb.run_session(
+        root, items, batch=args.batch, slots=args.slots, timeout_s=args.timeout, progress=progress
+    )
     report.notes = notes
     print()
-    print("peak RSS = the run's whole child process (Python, Dagster, torch and the model "
-          "included; about 0.5 GiB of it is that fixed cost), or its largest subprocess")
+    print(
+        "peak RSS = the run's whole child process (Python, Dagster, torch and the model "
+        "included; about 0.5 GiB of it is that fixed cost), or its largest subprocess"
+    )
     print("run s = the Dagster run, start to end; wall s = the child process (start-up included)")
     print()
     print(rb.table(report.rows))
     print()
-    print("sample decks indexed first (their points must not change): "
-          + ", ".join(f"{r.file} {r.outcome} ({r.points} points)" for r in report.samples))
-    print("sensor after all files: "
-          + ("ticks, nothing more requested" if not any("sensor" in p for p in report.problems)
-             else "DAMAGED"))
-    print("sample decks' points after all files: "
-          + ("unchanged" if not any("points of" in p for p in report.problems) else "CHANGED"))
+    print(
+        "sample decks indexed first (their points must not change): "
+        + ", ".join(f"{r.file} {r.outcome} ({r.points} points)" for r in report.samples)
+    )
+    print(
+        "sensor after all files: "
+        + (
+            "ticks, nothing more requested"
+            if not any("sensor" in p for p in report.problems)
+            else "DAMAGED"
+        )
+    )
+    print(
+        "sample decks' points after all files: "
+        + ("unchanged" if not any("points of" in p for p in report.problems) else "CHANGED")
+    )
     for note in notes:
         print(f"note: {note}")
     print("summary: " + rb.summary(report))
     if args.json:
-        args.json.write_text(json.dumps({
-            "rows": [r.to_json() for r in rb.iter_rows(report)],
-            "problems": report.problems, "notes": notes, "total_s": report.total_s,
-            "ok": report.ok,
-        }, indent=1, ensure_ascii=False))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "rows": [r.to_json() for r in rb.iter_rows(report)],
+                    "problems": report.problems,
+                    "notes": notes,
+                    "total_s": report.total_s,
+                    "ok": report.ok,
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
     if not args.keep:
         import shutil
 

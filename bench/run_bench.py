@@ -62,7 +62,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -85,8 +85,12 @@ ROWS = {
     "c-plain": ("plain script loop, model loaded once", "many", "plain", None),
     "c-cli": ("osmose ingest: 1 process, 1 run per deck", "many", "cli", "c-plain"),
     "c-backfill": ("backfill runs: 1 process per {batch} decks", "many", "backfill", "c-plain"),
-    "c-daemon-backfill": ("asset backfill launched by the daemon ({batch} decks per run)", "many",
-                          "daemon-backfill", "c-plain"),
+    "c-daemon-backfill": (
+        "asset backfill launched by the daemon ({batch} decks per run)",
+        "many",
+        "daemon-backfill",
+        "c-plain",
+    ),
     "c-sensor": ("drop folder + sensor + daemon (batched runs)", "many", "sensor", "c-plain"),
 }
 DAEMON_KINDS = ("sensor", "daemon-backfill")
@@ -98,26 +102,47 @@ DAEMON_KINDS = ("sensor", "daemon-backfill")
 def measure(command: list[str], folder: Path, env: dict | None = None) -> dict:
     """One fresh wrapper process per measurement (its RUSAGE_CHILDREN is this command only)."""
     result = folder / f"measure-{time.monotonic_ns()}.json"
-    subprocess.run([PYTHON, str(BENCH / "measure.py"), str(result), "--cwd", str(REPO), "--", *command],
-                   env=env, check=True)
+    subprocess.run(
+        [PYTHON, str(BENCH / "measure.py"), str(result), "--cwd", str(REPO), "--", *command],
+        env=env,
+        check=True,
+    )
     data = json.loads(result.read_text())
     if data["rc"] != 0:
-        raise RuntimeError(f"{' '.join(command[:4])} ... exited {data['rc']}:\n{data['stderr_tail']}")
+        raise RuntimeError(
+            f"{' '.join(command[:4])} ... exited {data['rc']}:\n{data['stderr_tail']}"
+        )
     return data
 
 
 def measure_plain(decks: list[Path], folder: Path, args) -> dict:
-    data = measure([PYTHON, str(BENCH / "plain_script.py"), "--json", "--device", args.device,
-                    "--chunking", args.chunking, *map(str, decks)], folder)
+    data = measure(
+        [
+            PYTHON,
+            str(BENCH / "plain_script.py"),
+            "--json",
+            "--device",
+            args.device,
+            "--chunking",
+            args.chunking,
+            *map(str, decks),
+        ],
+        folder,
+    )
     inner = json.loads(data["stdout"].strip().splitlines()[-1])
     stages = inner["stages_s"]
     return {
-        "wall_s": data["wall_s"], "cpu_s": data["cpu_s"], "peak_rss_mib": data["peak_rss_mib"],
+        "wall_s": data["wall_s"],
+        "cpu_s": data["cpu_s"],
+        "peak_rss_mib": data["peak_rss_mib"],
         **{s: stages[s] for s in STAGES},
         "load": round(stages["imports"] + stages["load"], 3),  # as the project's: imports included
-        "imports": stages["imports"], "model_load": stages["load"],
-        "texts": inner["texts_embedded"], "characters": inner["characters_embedded"],
-        "slides": inner["slides"], "points": inner["points"],
+        "imports": stages["imports"],
+        "model_load": stages["load"],
+        "texts": inner["texts_embedded"],
+        "characters": inner["characters_embedded"],
+        "slides": inner["slides"],
+        "points": inner["points"],
     }
 
 
@@ -197,12 +222,15 @@ def summarize_runs(runs: list[dict]) -> dict:
         "segment": round(steps.get("topic_segments", 0) - load, 3),
         "embed": round(steps.get("embeddings", 0), 3),
         "index": round(steps.get("qdrant_index", 0), 3),
-        "texts": slides + chunks, "slide_texts": slides, "chunk_texts": chunks,
-        "slides": sum(r["slides"] for r in runs), "chunks": sum(r["chunks"] for r in runs),
+        "texts": slides + chunks,
+        "slide_texts": slides,
+        "chunk_texts": chunks,
+        "slides": sum(r["slides"] for r in runs),
+        "chunks": sum(r["chunks"] for r in runs),
         "vectors_reused": sum(r["vectors_reused"] for r in runs),
         "runs": len(runs),
         "run_overhead_s": round(sum(r["run_s"] - sum(r["steps"].values()) for r in runs), 3),
-        "chunk_embed_texts_per_s": _rate(chunks, sum(r["embedding_seconds"] for r in runs)),
+        "slide_encode_texts_per_s": _rate(slides, sum(r["encoding_seconds"] for r in runs)),
     }
 
 
@@ -223,13 +251,16 @@ def measure_daemon(kind: str, decks: list[Path], folder: Path, args) -> dict:
     idle = {"OSMOSE_REINDEX_CRON": "0 0 1 1 *"}  # the scheduled re-index stays out of the way
     if kind == "daemon-backfill":
         idle["OSMOSE_STABLE_SECONDS"] = "1e9"  # so does the drop-folder sensor
-    deployment = Deployment(folder, OSMOSE_DEVICE=args.device,
-                            OSMOSE_DECKS_PER_RUN=str(args.backfill_batch), **idle)
+    deployment = Deployment(
+        folder, OSMOSE_DEVICE=args.device, OSMOSE_DECKS_PER_RUN=str(args.backfill_batch), **idle
+    )
     create_instance(deployment.dagster_home)
     deployment.start_daemon()
     try:
         instance = deployment.instance()
-        wait_for(lambda: _sensor_ticked(instance, "ingest_new_decks"), 300, "the sensor's first tick")
+        wait_for(
+            lambda: _sensor_ticked(instance, "ingest_new_decks"), 300, "the sensor's first tick"
+        )
         for deck in decks:
             shutil.copyfile(deck, deployment.inbox / deck.name)
         started = time.time()
@@ -237,8 +268,12 @@ def measure_daemon(kind: str, decks: list[Path], folder: Path, args) -> dict:
             submit_backfill(instance, [deck.name for deck in decks])
         timeout = 600 + 60 * len(decks)
         names = [deck.name for deck in decks] if kind == "sensor" else None
-        wait_for(lambda: _all_finished(deployment, names),
-                 timeout, f"the runs of {len(decks)} deck(s)", interval_s=0.5)
+        wait_for(
+            lambda: _all_finished(deployment, names),
+            timeout,
+            f"the runs of {len(decks)} deck(s)",
+            interval_s=0.5,
+        )
         records = deployment.finished_runs()
         ended = max(r.end_time for r in records)
         runs = read_runs(deployment.dagster_home)
@@ -296,7 +331,9 @@ def _all_finished(deployment, documents: list[str] | None) -> bool:
     from dagster import DagsterRunStatus
 
     records = deployment.runs()
-    failed = [r.dagster_run.run_id for r in records if r.dagster_run.status == DagsterRunStatus.FAILURE]
+    failed = [
+        r.dagster_run.run_id for r in records if r.dagster_run.status == DagsterRunStatus.FAILURE
+    ]
     if failed:
         raise RuntimeError(f"run(s) failed: {failed}")
     if not records or any(not r.dagster_run.is_finished for r in records):
@@ -307,12 +344,15 @@ def _all_finished(deployment, documents: list[str] | None) -> bool:
     return bool(backfills) and all(b.status.value.startswith("COMPLETED") for b in backfills)
 
 
-def backfill_calls(decks: list[Path], home: Path, dagster_home: Path, batch_size: int) -> list[list[str]]:
+def backfill_calls(
+    decks: list[Path], home: Path, dagster_home: Path, batch_size: int
+) -> list[list[str]]:
     """Decks in the inbox and their partitions added (as the sensor leaves them), then one
     `dagster job execute` per batch with the tags the backfill daemon gives a multi-run batch."""
     from dagster import DagsterInstance
 
-    from osmose_dagster.core.gpu import GPU_TAG, device_slots
+    from osmose_dagster.core.slots import SLOT_TAG, compute_slots
+
     inbox = home / "inbox"
     inbox.mkdir(parents=True)
     keys = []
@@ -327,19 +367,32 @@ def backfill_calls(decks: list[Path], home: Path, dagster_home: Path, batch_size
         instance.dispose()
     if stored != keys:
         raise RuntimeError("partition order differs from the decks' order: ranges would not match")
-    slot = device_slots(None)[0]
+    slot = compute_slots(None)[0]
     calls = []
     for start in range(0, len(keys), batch_size):
         batch = keys[start : start + batch_size]
         tags = {
             "dagster/asset_partition_range_start": batch[0],
             "dagster/asset_partition_range_end": batch[-1],
-            GPU_TAG: slot,
+            SLOT_TAG: slot,
             "osmose/launched_by": "bench backfill",
             "osmose/bench_call": str(len(calls)),
         }
-        calls.append([PYTHON, "-m", "dagster", "job", "execute", "-m", "osmose_dagster.definitions",
-                      "-j", JOB, "--tags", json.dumps(tags)])
+        calls.append(
+            [
+                PYTHON,
+                "-m",
+                "dagster",
+                "job",
+                "execute",
+                "-m",
+                "osmose_dagster.definitions",
+                "-j",
+                JOB,
+                "--tags",
+                json.dumps(tags),
+            ]
+        )
     return calls
 
 
@@ -377,22 +430,27 @@ def read_runs(dagster_home: Path) -> list[dict]:
                 elif kind == "ASSET_MATERIALIZATION":
                     m = event.event_specific_data.materialization
                     meta[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
-            out.append({
-                "run_id": run.run_id,
-                "status": run.status.value,
-                "call": int(run.tags.get("osmose/bench_call", 0)),
-                "steps": steps,
-                "run_s": (run_end - run_start) if run_start and run_end else sum(steps.values()),
-                "load_s": (loaded - ready) if loaded and ready else 0.0,
-                "slides": meta.get("extracted_slides", {}).get("slides", 0),
-                "chunks": meta.get("topic_segments", {}).get("chunks", 0),
-                "slides_encoded": meta.get("topic_segments", {}).get("slides_embedded", 0),
-                "chunks_encoded": meta.get("embeddings", {}).get("texts_encoded", 0),
-                "vectors_reused": meta.get("embeddings", {}).get(
-                    "vectors_reused_from_segmentation", 0),
-                "peak_memory_mib": meta.get("embeddings", {}).get("peak_memory_mib", 0.0),
-                "embedding_seconds": meta.get("embeddings", {}).get("embedding_seconds", 0.0),
-            })
+            out.append(
+                {
+                    "run_id": run.run_id,
+                    "status": run.status.value,
+                    "call": int(run.tags.get("osmose/bench_call", 0)),
+                    "steps": steps,
+                    "run_s": (run_end - run_start)
+                    if run_start and run_end
+                    else sum(steps.values()),
+                    "load_s": (loaded - ready) if loaded and ready else 0.0,
+                    "slides": meta.get("extracted_slides", {}).get("slides", 0),
+                    "chunks": meta.get("topic_segments", {}).get("chunks", 0),
+                    "slides_encoded": meta.get("topic_segments", {}).get("texts_encoded", 0),
+                    "chunks_encoded": meta.get("embeddings", {}).get(
+                        "long_slide_pieces_encoded", 0
+                    ),
+                    "vectors_reused": meta.get("embeddings", {}).get("slide_vectors_pooled", 0),
+                    "peak_memory_mib": meta.get("topic_segments", {}).get("peak_memory_mib", 0.0),
+                    "encoding_seconds": meta.get("topic_segments", {}).get("encoding_seconds", 0.0),
+                }
+            )
         return out
     finally:
         instance.dispose()
@@ -419,8 +477,16 @@ def code_version() -> str:
 
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short=10", "HEAD"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -442,13 +508,26 @@ def median(records: list[dict], key: str):
     return statistics.median(values) if values else None
 
 
-def table(results: dict[str, list[dict]], selected: list[str], workloads: dict[str, str],
-          batch: int) -> list[str]:
-    header = ["row", "what", "decks", "n", "texts", *STAGES, "other", "wall s", "cpu s",
-              "peak RSS MiB", "x plain", "x plain cpu"]
+def table(
+    results: dict[str, list[dict]], selected: list[str], workloads: dict[str, str], batch: int
+) -> list[str]:
+    header = [
+        "row",
+        "what",
+        "decks",
+        "n",
+        "texts",
+        *STAGES,
+        "other",
+        "wall s",
+        "cpu s",
+        "peak RSS MiB",
+        "x plain",
+        "x plain cpu",
+    ]
     lines = [header]
     for row in selected:
-        title, workload, kind, ref = ROWS[row]
+        title, workload, _kind, ref = ROWS[row]
         title = title.format(batch=batch)
         records = results.get(row, [])
         if not records:
@@ -461,10 +540,22 @@ def table(results: dict[str, list[dict]], selected: list[str], workloads: dict[s
             ratio = f"{med['wall_s'] / median(results[ref], 'wall_s'):.2f}"
             if med["cpu_s"] is not None:
                 cpu_ratio = f"{med['cpu_s'] / median(results[ref], 'cpu_s'):.2f}"
-        lines.append([row, title, workloads.get(workload, ""), str(len(records)), f"{med['texts']:.0f}",
-                      *[f"{med[s]:.1f}" for s in STAGES], f"{other:.1f}", f"{med['wall_s']:.1f}",
-                      "-" if med["cpu_s"] is None else f"{med['cpu_s']:.1f}",
-                      f"{med['peak_rss_mib']:.0f}", ratio, cpu_ratio])
+        lines.append(
+            [
+                row,
+                title,
+                workloads.get(workload, ""),
+                str(len(records)),
+                f"{med['texts']:.0f}",
+                *[f"{med[s]:.1f}" for s in STAGES],
+                f"{other:.1f}",
+                f"{med['wall_s']:.1f}",
+                "-" if med["cpu_s"] is None else f"{med['cpu_s']:.1f}",
+                f"{med['peak_rss_mib']:.0f}",
+                ratio,
+                cpu_ratio,
+            ]
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = ["  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines]
     return text
@@ -479,18 +570,38 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="rows a and b once: a smoke test")
     parser.add_argument("--rows", help=f"comma-separated, of {', '.join(ROWS)} (default: all)")
     parser.add_argument("--decks", type=int, default=50, help="use the first N of the 50 decks")
-    parser.add_argument("--backfill-batch", type=int, default=None,
-                        help="partitions per backfill run (default: the assets' BackfillPolicy, 25)")
-    parser.add_argument("--device", default="cpu", help="OSMOSE_DEVICE and the plain script's device")
+    parser.add_argument(
+        "--backfill-batch",
+        type=int,
+        default=None,
+        help="partitions per backfill run (default: the assets' BackfillPolicy, 25)",
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="OSMOSE_DEVICE and the plain script's device"
+    )
     parser.add_argument("--chunking", default="slide", help="plain script: slide or window:N")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "osmose-bench",
-                        help="workloads (cached) and scratch folders")
-    parser.add_argument("--results", type=Path, help="JSON lines of measurements (default: WORK/results.jsonl)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "osmose-bench",
+        help="workloads (cached) and scratch folders",
+    )
+    parser.add_argument(
+        "--results", type=Path, help="JSON lines of measurements (default: WORK/results.jsonl)"
+    )
     parser.add_argument("--fresh", action="store_true", help="ignore earlier measurements")
-    parser.add_argument("--budget", type=float, default=None,
-                        help="start no new measurement after this many seconds")
-    parser.add_argument("--table", action="store_true", help="print the stored measurements' table only")
-    parser.add_argument("--keep", action="store_true", help="keep each measurement's scratch folder")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="start no new measurement after this many seconds",
+    )
+    parser.add_argument(
+        "--table", action="store_true", help="print the stored measurements' table only"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep each measurement's scratch folder"
+    )
     args = parser.parse_args()
     if args.quick:
         args.repeat, rows = 1, ["a", "b"]
@@ -507,13 +618,24 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     results_path = args.results or args.work / "results.jsonl"
     results_path.parent.mkdir(parents=True, exist_ok=True)
-    decks = {"big": write_workload("big", args.work / "workloads" / "big"),
-             "many": write_workload("many", args.work / "workloads" / "many")[: args.decks]}
+    decks = {
+        "big": write_workload("big", args.work / "workloads" / "big"),
+        "many": write_workload("many", args.work / "workloads" / "many")[: args.decks],
+    }
     big = describe(args.work / "workloads" / "big")
-    workloads = {"big": f"1 ({big['slides']} slides)",
-                 "many": f"{len(decks['many'])} ({_slides(decks['many'])} slides)"}
-    config = {"bench": BENCH_VERSION, "code": code_version(), "device": args.device, "backfill_batch": args.backfill_batch, "chunking": args.chunking, "decks": len(decks["many"]),
-              "workload_keys": _keys(args.work)}
+    workloads = {
+        "big": f"1 ({big['slides']} slides)",
+        "many": f"{len(decks['many'])} ({_slides(decks['many'])} slides)",
+    }
+    config = {
+        "bench": BENCH_VERSION,
+        "code": code_version(),
+        "device": args.device,
+        "backfill_batch": args.backfill_batch,
+        "chunking": args.chunking,
+        "decks": len(decks["many"]),
+        "workload_keys": _keys(args.work),
+    }
 
     results: dict[str, list[dict]] = {}
     if results_path.exists() and not args.fresh:
@@ -537,7 +659,9 @@ def main() -> int:
                 break
             scratch = Path(tempfile.mkdtemp(prefix=f"{row}-", dir=args.work))
             t0 = time.monotonic()
-            print(f"[{row}] {title} ({workloads[workload]}), measurement {repeat + 1} ...", flush=True)
+            print(
+                f"[{row}] {title} ({workloads[workload]}), measurement {repeat + 1} ...", flush=True
+            )
             try:
                 if kind == "plain":
                     record = measure_plain(decks[workload], scratch, args)
@@ -546,32 +670,46 @@ def main() -> int:
             finally:
                 if not args.keep:
                     shutil.rmtree(scratch, ignore_errors=True)
-            record.update(row=row, config=config, machine=machine(), commit=commit(),
-                          loadavg_1m=round(os.getloadavg()[0], 2),
-                          at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            record.update(
+                row=row,
+                config=config,
+                machine=machine(),
+                commit=commit(),
+                loadavg_1m=round(os.getloadavg()[0], 2),
+                at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
             with results_path.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
             results.setdefault(row, []).append(record)
             cpu = "-" if record["cpu_s"] is None else f"{record['cpu_s']:.1f}s"
-            print(f"      wall {record['wall_s']:.1f}s, cpu {cpu}, peak RSS "
-                  f"{record['peak_rss_mib']:.0f} MiB, texts {record['texts']} "
-                  f"(took {time.monotonic() - t0:.0f}s, load average {record['loadavg_1m']})", flush=True)
+            print(
+                f"      wall {record['wall_s']:.1f}s, cpu {cpu}, peak RSS "
+                f"{record['peak_rss_mib']:.0f} MiB, texts {record['texts']} "
+                f"(took {time.monotonic() - t0:.0f}s, load average {record['loadavg_1m']})",
+                flush=True,
+            )
         if stopped:
             break
 
     print()
-    print(f"median of up to {args.repeat} measurement(s) per row; device {args.device}; "
-          f"plain chunking {args.chunking}; {machine()}")
+    print(
+        f"median of up to {args.repeat} measurement(s) per row; device {args.device}; "
+        f"plain chunking {args.chunking}; {machine()}"
+    )
     for line in table(results, rows, workloads, args.backfill_batch):
         print(line)
     if stopped:
-        print(f"(budget of {args.budget:.0f}s reached: rerun the same command to add the missing measurements)")
+        print(
+            f"(budget of {args.budget:.0f}s reached: rerun the same command to add the missing measurements)"
+        )
     print(f"measurements: {results_path}")
     return 0
 
 
 def _slides(decks: list[Path]) -> int:
-    counts = {spec["file"]: spec["count"] for name in ("big", "many") for spec in workload_specs(name)}
+    counts = {
+        spec["file"]: spec["count"] for name in ("big", "many") for spec in workload_specs(name)
+    }
     return sum(counts[d.name] for d in decks)
 
 
@@ -579,7 +717,9 @@ def _keys(work: Path) -> dict:
     out = {}
     for name in ("big", "many"):
         try:
-            out[name] = json.loads((work / "workloads" / name / ".workload.json").read_text())["key"][:16]
+            out[name] = json.loads((work / "workloads" / name / ".workload.json").read_text())[
+                "key"
+            ][:16]
         except (OSError, ValueError, KeyError):
             out[name] = None
     return out

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from osmose_dagster.core.inbox_scan import InboxCursor, list_inbox, plan_tick  # noqa: E402
+from osmose_dagster.core.inbox_scan import InboxCursor, list_inbox, plan_tick
 
 STABLE_S = 5.0
 
@@ -92,12 +92,15 @@ def bench_dagster(home: Path, count: int) -> None:
         requested = 0
         for tick in range(1, 1000):
             started = time.perf_counter()
-            with contextlib.redirect_stderr(io.StringIO()), build_sensor_context(  # sensor's log
-                instance_ref=instance.get_ref(),
-                definitions=defs,
-                resources=defs.resources,
-                cursor=cursor,
-            ) as context:
+            with (
+                contextlib.redirect_stderr(io.StringIO()),
+                build_sensor_context(  # sensor's log
+                    instance_ref=instance.get_ref(),
+                    definitions=defs,
+                    resources=defs.resources,
+                    cursor=cursor,
+                ) as context,
+            ):
                 data = sensor.evaluate_tick(context)
             seconds = time.perf_counter() - started
             cursor = data.cursor

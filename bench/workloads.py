@@ -41,7 +41,13 @@ MANIFEST = ".workload.json"
 TOPICS = [
     (
         "Data centre cooling",
-        ["Cooling Retrofit", "Chilled Water Loop", "Hot Aisle Containment", "Cooling Costs", "Thermal Monitoring"],
+        [
+            "Cooling Retrofit",
+            "Chilled Water Loop",
+            "Hot Aisle Containment",
+            "Cooling Costs",
+            "Thermal Monitoring",
+        ],
         [
             "The {site} hall runs at an average inlet temperature of {n20} degrees, {n2} below the design limit.",
             "Rear-door heat exchangers on {n3}0 racks removed {n2}0 kW that the room units used to carry.",
@@ -55,7 +61,13 @@ TOPICS = [
     ),
     (
         "GPU cluster scheduling",
-        ["GPU Quota Policy", "Queue Wait Times", "Preemption Rules", "Cluster Utilisation", "Fair Share"],
+        [
+            "GPU Quota Policy",
+            "Queue Wait Times",
+            "Preemption Rules",
+            "Cluster Utilisation",
+            "Fair Share",
+        ],
         [
             "Each research team gets a guaranteed quota of {n2} GPUs, with bursts of up to {n3} when idle.",
             "Median queue wait for an eight-GPU job dropped from {n2} hours to {n1} hours after the change.",
@@ -69,7 +81,13 @@ TOPICS = [
     ),
     (
         "Quarterly finance",
-        ["Revenue Summary", "Operating Expenses", "Cash Position", "Forecast Update", "Margin Analysis"],
+        [
+            "Revenue Summary",
+            "Operating Expenses",
+            "Cash Position",
+            "Forecast Update",
+            "Margin Analysis",
+        ],
         [
             "Revenue for the quarter reached ${n2}.{n1}M, {n1}% above the plan approved in {month}.",
             "Gross margin improved to {n2}% as hosting costs grew slower than subscription revenue.",
@@ -83,7 +101,13 @@ TOPICS = [
     ),
     (
         "Customer support",
-        ["Ticket Volume", "Response Times", "Satisfaction Scores", "Self-Service Portal", "Escalations"],
+        [
+            "Ticket Volume",
+            "Response Times",
+            "Satisfaction Scores",
+            "Self-Service Portal",
+            "Escalations",
+        ],
         [
             "Support handled {n4} tickets this quarter, {n2}% of them about login and billing questions.",
             "First response time is now {n2} minutes at the median and under {n1} hours at the 95th percentile.",
@@ -97,7 +121,13 @@ TOPICS = [
     ),
     (
         "Security and compliance",
-        ["Audit Findings", "Access Reviews", "Incident Response", "Vendor Risk", "Encryption Standards"],
+        [
+            "Audit Findings",
+            "Access Reviews",
+            "Incident Response",
+            "Vendor Risk",
+            "Encryption Standards",
+        ],
         [
             "The external audit closed with {n1} minor findings and no major nonconformity this year.",
             "Quarterly access reviews removed {n2}0 stale accounts from production systems in {month}.",
@@ -111,7 +141,13 @@ TOPICS = [
     ),
     (
         "Supply chain",
-        ["Supplier Performance", "Lead Times", "Inventory Levels", "Logistics Costs", "Dual Sourcing"],
+        [
+            "Supplier Performance",
+            "Lead Times",
+            "Inventory Levels",
+            "Logistics Costs",
+            "Dual Sourcing",
+        ],
         [
             "On-time delivery from tier-one suppliers improved to {n2}% against a target of 95%.",
             "Lead times for network switches are back to {n1} weeks after peaking at {n2} weeks in {month}.",
@@ -125,7 +161,13 @@ TOPICS = [
     ),
     (
         "Employee onboarding",
-        ["First Week Plan", "Onboarding Buddy", "Training Curriculum", "Equipment Setup", "Onboarding Survey"],
+        [
+            "First Week Plan",
+            "Onboarding Buddy",
+            "Training Curriculum",
+            "Equipment Setup",
+            "Onboarding Survey",
+        ],
         [
             "New starters get their laptop, badge and accounts on day one, prepared {n1} days in advance.",
             "Each new employee is paired with an onboarding buddy from another team for {n1} weeks.",
@@ -153,7 +195,13 @@ TOPICS = [
     ),
     (
         "Sustainability",
-        ["Emissions Baseline", "Renewable Energy", "Travel Policy", "Hardware Lifecycle", "Reporting"],
+        [
+            "Emissions Baseline",
+            "Renewable Energy",
+            "Travel Policy",
+            "Hardware Lifecycle",
+            "Reporting",
+        ],
         [
             "Scope 2 emissions fell {n2}% after the {site} offices switched to a renewable tariff.",
             "Business travel emissions are back at {n2}% of the pre-pandemic baseline.",
@@ -214,10 +262,27 @@ def generated_deck_slides(
 
 # --------------------------------------------------------------------------- .pptx files
 
-KPI_NAMES = ["Budget", "Headcount", "Open items", "Risk score", "Completion", "Cost per unit",
-             "Incidents", "Backlog", "Satisfaction", "Throughput"]
-COVER_AUDIENCES = ["Board update", "All-hands", "Leadership offsite", "Team review",
-                   "Quarterly business review", "Steering committee", "Partner briefing"]
+KPI_NAMES = [
+    "Budget",
+    "Headcount",
+    "Open items",
+    "Risk score",
+    "Completion",
+    "Cost per unit",
+    "Incidents",
+    "Backlog",
+    "Satisfaction",
+    "Throughput",
+]
+COVER_AUDIENCES = [
+    "Board update",
+    "All-hands",
+    "Leadership offsite",
+    "Team review",
+    "Quarterly business review",
+    "Steering committee",
+    "Partner briefing",
+]
 
 
 def deck_bytes(
@@ -244,7 +309,9 @@ def deck_bytes(
             body.add_paragraph().text = bullet
         if notes:
             slide.notes_slide.notes_text_frame.text = notes
-        words += len(title.split()) + sum(len(b.split()) for b in bullets) + len((notes or "").split())
+        words += (
+            len(title.split()) + sum(len(b.split()) for b in bullets) + len((notes or "").split())
+        )
         if table_every and tables.randrange(table_every) == 0:
             shape = slide.shapes.add_table(4, 3, Inches(1), Inches(5.2), Inches(8), Inches(1.6))
             cells = [["Metric", "Last quarter", "This quarter"]] + [
@@ -275,20 +342,31 @@ def write_generated_deck(path: Path, count: int, seed: int = 230, **options) -> 
 def workload_specs(name: str) -> list[dict]:
     """(file name, parameters) of each deck of a workload."""
     if name == "big":
-        return [{"file": f"operations_review_{BIG_SLIDES}_slides.pptx", "count": BIG_SLIDES, "seed": 230}]
+        return [
+            {
+                "file": f"operations_review_{BIG_SLIDES}_slides.pptx",
+                "count": BIG_SLIDES,
+                "seed": 230,
+            }
+        ]
     if name == "many":
         rng = random.Random(MANY_SEED)
         specs = []
         for i in range(MANY_DECKS):
             count = rng.randint(*MANY_SLIDES)
             audience = rng.choice(COVER_AUDIENCES)
-            specs.append({
-                "file": f"deck_{i:02d}_{count}_slides.pptx",
-                "count": count,
-                "seed": 1000 + i,
-                "cover": [f"{audience} {2024 + i % 3}", f"Deck {i + 1} of {MANY_DECKS}: status, numbers and next steps"],
-                "table_every": 8,
-            })
+            specs.append(
+                {
+                    "file": f"deck_{i:02d}_{count}_slides.pptx",
+                    "count": count,
+                    "seed": 1000 + i,
+                    "cover": [
+                        f"{audience} {2024 + i % 3}",
+                        f"Deck {i + 1} of {MANY_DECKS}: status, numbers and next steps",
+                    ],
+                    "table_every": 8,
+                }
+            )
         return specs
     raise ValueError(f"unknown workload {name!r}: expected big or many")
 
@@ -314,16 +392,28 @@ def write_workload(name: str, folder: Path) -> list[Path]:
         return paths
     files, words = {}, 0
     for spec, path in zip(specs, paths):
-        options = {k: (tuple(v) if k == "cover" else v) for k, v in spec.items()
-                   if k in ("cover", "table_every")}
+        options = {
+            k: (tuple(v) if k == "cover" else v)
+            for k, v in spec.items()
+            if k in ("cover", "table_every")
+        }
         data, deck_words = deck_bytes(spec["count"], spec["seed"], **options)
         path.write_bytes(data)
         files[path.name] = hashlib.sha256(data).hexdigest()
         words += deck_words
-    manifest_path.write_text(json.dumps({
-        "workload": name, "key": key, "decks": len(paths),
-        "slides": sum(s["count"] for s in specs), "words": words, "files": files,
-    }, indent=1))
+    manifest_path.write_text(
+        json.dumps(
+            {
+                "workload": name,
+                "key": key,
+                "decks": len(paths),
+                "slides": sum(s["count"] for s in specs),
+                "words": words,
+                "files": files,
+            },
+            indent=1,
+        )
+    )
     return paths
 
 
@@ -345,15 +435,19 @@ def _sha256(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the benchmark workloads (cached by content).")
+    parser = argparse.ArgumentParser(
+        description="Write the benchmark workloads (cached by content)."
+    )
     parser.add_argument("folder", type=Path)
     parser.add_argument("--only", choices=["big", "many"])
     args = parser.parse_args(argv)
     for name in [args.only] if args.only else ["big", "many"]:
         paths = write_workload(name, args.folder / name)
         info = describe(args.folder / name)
-        print(f"{name}: {info['decks']} deck(s), {info['slides']} slides, {info['words']} words "
-              f"in {paths[0].parent}")
+        print(
+            f"{name}: {info['decks']} deck(s), {info['slides']} slides, {info['words']} words "
+            f"in {paths[0].parent}"
+        )
     return 0
 
 

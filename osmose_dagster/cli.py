@@ -9,7 +9,7 @@ import time
 import traceback
 from pathlib import Path
 
-from .core.errors import OsmoseError
+from .core.errors import OsmoseError, UsageError
 from .core.settings import Settings
 
 
@@ -72,7 +72,7 @@ def _positive_int(text: str) -> int:
 
 
 def _ingest(args, settings: Settings) -> int:
-    from .core.documents import add_to_inbox
+    from .core.inbox_files import add_to_inbox
     from .runner import materialize_documents
 
     keys = [add_to_inbox(settings.inbox, Path(path)) for path in args.paths]
@@ -106,12 +106,14 @@ def _ingest(args, settings: Settings) -> int:
 
 
 def _search(args, settings: Settings) -> int:
-    from .core.index import open_index
+    from .core.index import index_location, open_index
 
-    resources = _resources()
-    embedder = resources["embedder"].load_for_query()
-    vector = embedder.embed_queries([args.query])[0]
-    with open_index(resources["qdrant"].location(embedder.model_name)) as index:
+    query = args.query.strip()
+    if not query:
+        raise UsageError('search: the query is empty; say what to look for: osmose search "QUERY"')
+    embedder = _query_embedder(settings)
+    vector = embedder.embed_queries([query])[0]
+    with open_index(index_location(settings)) as index:
         hits = index.search(vector, args.limit)
     results = [
         {
@@ -132,13 +134,13 @@ def _search(args, settings: Settings) -> int:
     else:
         table = [
             {
-                "score": f"{r['score']:.3f}",
-                "document": r["document"],
-                "slides": f"{r['first_slide']}-{r['last_slide']}",
-                "title": r["title"][:40],
-                "snippet": " ".join(r["text"].split())[:70],
+                "score": f"{hit.score:.3f}",
+                "document": hit.document,
+                "slides": f"{hit.first_slide}-{hit.last_slide}",
+                "title": hit.title[:40],
+                "snippet": " ".join(hit.text.split())[:70],
             }
-            for r in results
+            for hit in hits
         ]
         _print_table(table, ["score", "document", "slides", "title", "snippet"])
     return 0
@@ -164,9 +166,7 @@ def _segment(args, settings: Settings) -> int:
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         slides=slides,
     )
-    resources = _resources()
-    embedder = resources["embedder"].load_for_query()
-    segmented = segment_deck(deck, embedder, penalty=resources["segmenter"].penalty)
+    segmented = segment_deck(deck, _query_embedder(settings), penalty=settings.segment_penalty)
     segments = [
         {"first_slide": s.first_slide, "last_slide": s.last_slide, "title": s.title}
         for s in segmented.segments
@@ -174,25 +174,26 @@ def _segment(args, settings: Settings) -> int:
     if args.json:
         _print_json({"segments": segments})
     else:
-        rows = [{"slides": f"{s['first_slide']}-{s['last_slide']}", "title": s["title"]} for s in segments]
+        rows = [
+            {"slides": f"{s['first_slide']}-{s['last_slide']}", "title": s["title"]}
+            for s in segments
+        ]
         _print_table(rows, ["slides", "title"])
     return 0
 
 
 def _status(args, settings: Settings) -> int:
-    from .core.gpu import resolve_device
-    from .core.index import open_index
+    from .core.device import resolve_device
+    from .core.index import index_location, open_index
 
-    resources = _resources()
-    model = resources["embedder"].model
-    location = resources["qdrant"].location(model)
+    location = index_location(settings)
     with open_index(location) as index:
         per_document = index.documents()
     status = {
         "documents": len(per_document),
         "points": sum(per_document.values()),
-        "model": model,
-        "device": resolve_device(resources["embedder"].device).device,
+        "model": settings.model,
+        "device": resolve_device(settings.device).device,
         "collection": location.collection,
         "store": location.describe(),
         "home": str(settings.home),
@@ -218,16 +219,18 @@ def _remove(args, settings: Settings) -> int:
     if args.json:
         _print_json({"removed": [{"document": d, "points": n} for d, n in removed.items()]})
     else:
-        _print_table([{"document": d, "points removed": n} for d, n in removed.items()],
-                     ["document", "points removed"])
+        _print_table(
+            [{"document": d, "points removed": n} for d, n in removed.items()],
+            ["document", "points removed"],
+        )
     return 0
 
 
-def _resources() -> dict:
-    """The resources of this deployment, exactly as the Dagster runs see them."""
-    from .definitions import build_definitions
+def _query_embedder(settings: Settings):
+    """The deployment's model for a query or a one-off command: no compute slot for so little."""
+    from .core.embed import load_embedder
 
-    return build_definitions().resources
+    return load_embedder(settings.model, settings.device, settings.batch_size)
 
 
 def _progress(message: str) -> None:

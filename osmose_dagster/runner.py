@@ -8,12 +8,12 @@ fails only its own run.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.settings import Settings
+from .run_results import check_results, first_failure, metadata_by_asset
 
 PROJECT_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 # A failed run is reported by the caller in one line; Dagster's console logger would add a stack
@@ -34,8 +34,10 @@ class DocumentOutcome:
 
 
 def ensure_dagster_home(settings: Settings) -> Path:
-    """DAGSTER_HOME as set, or a private one under OSMOSE_HOME (with the project's dagster.yaml)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
+    """DAGSTER_HOME as set, or a private one under OSMOSE_HOME (with the project's dagster.yaml).
+
+    Dagster itself reads DAGSTER_HOME from the environment, so it is set for this process."""
+    home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists() and PROJECT_DAGSTER_YAML.exists():
         shutil.copyfile(PROJECT_DAGSTER_YAML, home / "dagster.yaml")
@@ -54,14 +56,14 @@ def materialize_documents(
     keys: list[str], settings: Settings, on_start=None, debug: bool = False
 ) -> list[DocumentOutcome]:
     from .definitions import build_definitions
-    from .defs.partitions import documents
+    from .defs.partitions import DOCUMENTS, documents
 
     defs = build_definitions(settings)
     instance = get_instance(settings)
     known = set(documents.get_partition_keys(dynamic_partitions_store=instance))
     missing = [key for key in dict.fromkeys(keys) if key not in known]
     if missing:
-        instance.add_dynamic_partitions(documents.name, missing)
+        instance.add_dynamic_partitions(DOCUMENTS, missing)
     job = defs.resolve_job_def("ingest_documents")
     outcomes = []
     for key in keys:
@@ -80,65 +82,39 @@ def materialize_documents(
                 file=Path(key).name,
                 run_id=result.run_id,
                 success=result.success,
-                metadata=_metadata_by_asset(result),
-                checks=_check_results(result),
+                metadata=metadata_by_asset(result.all_events),
+                checks=check_results(result.all_events),
                 error=None if result.success else _failure_message(result),
             )
         )
     return outcomes
 
 
-def _metadata_by_asset(result) -> dict:
-    by_asset: dict[str, dict] = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        by_asset[materialization.asset_key.to_user_string()] = {
-            name: value.value for name, value in materialization.metadata.items()
-        }
-    return by_asset
-
-
-def _check_results(result) -> dict[str, bool]:
-    return {
-        event.event_specific_data.check_name: event.event_specific_data.passed
-        for event in result.all_events
-        if event.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
-
-
 def _failure_message(result) -> str:
-    """The innermost error of the first failed step, without Dagster's wrapping."""
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            while error.cause is not None:
-                error = error.cause
-            message = error.message.strip()
-            if "Nonexistent partition key" in message:  # the sensor deleted it mid-run
-                return f"{result.dagster_run.tags.get('dagster/partition', 'the document')}: " \
-                    "removed from the inbox while its run was in flight; nothing was indexed"
-            # Dagster prefixes the class name, sometimes with its module path.
-            return re.sub(rf"^[\w.]*\b{re.escape(error.cls_name)}: ", "", message)
-    return "the run failed (see the run in the Dagster UI)"
+    failure = first_failure(result.all_events)
+    if "Nonexistent partition key" in failure.message:  # the sensor deleted it mid-run
+        partition = result.dagster_run.tags.get("dagster/partition", "the document")
+        return (
+            f"{partition}: removed from the inbox while its run was in flight; nothing was indexed"
+        )
+    return failure.message
 
 
 def remove_documents(keys: list[str], settings: Settings) -> dict[str, int]:
     """Delete each document's points, its partition and its inbox file; returns points removed."""
-    from .core.documents import locate, DocumentNotFoundError
-    from .core.index import open_index
-    from .definitions import build_definitions
-    from .defs.partitions import documents
+    from .core.errors import DocumentNotFoundError
+    from .core.inbox_files import locate
+    from .core.index import index_location, open_index
+    from .defs.partitions import DOCUMENTS
 
-    defs = build_definitions(settings)
-    location = defs.resources["qdrant"].location(defs.resources["embedder"].model)
     removed = {}
-    with open_index(location) as index:
+    with open_index(index_location(settings)) as index:
         for key in keys:
             removed[key] = index.delete_document(key)
     instance = get_instance(settings)
     for key in keys:
-        if instance.has_dynamic_partition(documents.name, key):
-            instance.delete_dynamic_partition(documents.name, key)
+        if instance.has_dynamic_partition(DOCUMENTS, key):
+            instance.delete_dynamic_partition(DOCUMENTS, key)
         try:
             locate(settings.inbox, key)  # refuses keys that would leave the inbox
         except DocumentNotFoundError:

@@ -19,9 +19,8 @@ import datetime as dt
 import io
 import sys
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE
@@ -65,7 +64,7 @@ class GroupSpec:
     items vertically inside its column.
     """
 
-    items: tuple[Union[str, "GroupSpec"], ...]
+    items: tuple[str | GroupSpec, ...]
     caption: str | None = None
 
 
@@ -108,8 +107,13 @@ class DeckSpec:
         return ranges
 
 
-def _s(title: str, *bullets: str, notes: str | None = None,
-       table: TableSpec | None = None, group: GroupSpec | None = None) -> SlideSpec:
+def _s(
+    title: str,
+    *bullets: str,
+    notes: str | None = None,
+    table: TableSpec | None = None,
+    group: GroupSpec | None = None,
+) -> SlideSpec:
     return SlideSpec(title=title, bullets=tuple(bullets), notes=notes, table=table, group=group)
 
 
@@ -117,7 +121,7 @@ def _t(header: tuple[str, ...], *rows: tuple[str, ...]) -> TableSpec:
     return TableSpec(header=header, rows=tuple(rows))
 
 
-def _g(*items: Union[str, GroupSpec], caption: str | None = None) -> GroupSpec:
+def _g(*items: str | GroupSpec, caption: str | None = None) -> GroupSpec:
     return GroupSpec(items=tuple(items), caption=caption)
 
 
@@ -153,7 +157,7 @@ QUARTERLY_REVIEW_EN = DeckSpec(
                         ("Total", "43.1", "48.2", "+12%", "+4%"),
                     ),
                     notes="Revenue by region, in millions of US dollars, recognized revenue only. "
-                          "Latin America is small but grew fastest thanks to the Mexico City reseller.",
+                    "Latin America is small but grew fastest thanks to the Mexico City reseller.",
                 ),
                 _s(
                     "Regional Sales Outlook for Q4",
@@ -478,7 +482,12 @@ ML_PLATFORM_ONBOARDING_EN = DeckSpec(
                     "Model Training Pipeline Overview",
                     group=_g(
                         "Data ingestion",
-                        _g("Feature store", "Distributed training", "Hyperparameter sweep", caption="Training"),
+                        _g(
+                            "Feature store",
+                            "Distributed training",
+                            "Hyperparameter sweep",
+                            caption="Training",
+                        ),
                         "Evaluation",
                         "Model registry",
                         caption="Stages of the training pipeline",

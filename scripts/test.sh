@@ -21,4 +21,16 @@ if ! command -v soffice >/dev/null && [ "${OSMOSE_SKIP_LIBREOFFICE:-}" != 1 ] \
       apt-get install -y -qq --no-install-recommends libreoffice-impress; } >/dev/null \
     || echo "could not install LibreOffice: legacy decks are tested as unconvertible" >&2
 fi
-exec .venv/bin/python -m pytest "$@"
+# Lint, format and types first: seconds, and the same rules for everyone (pyproject.toml).
+bin=.venv/bin
+$bin/ruff check --quiet .
+$bin/ruff format --check --quiet .
+$bin/mypy
+# `dg check defs` loads the code location as Dagster's tools do, from a throwaway instance.
+check_home="$(mktemp -d)"
+trap 'rm -rf "$check_home"' EXIT
+cp dagster.yaml "$check_home/"
+OSMOSE_HOME="$check_home" DAGSTER_HOME="$check_home" VIRTUAL_ENV="$PWD/.venv" \
+  $bin/dg check defs >"$check_home/dg.log" 2>&1 || { cat "$check_home/dg.log" >&2; exit 1; }
+echo "ruff, mypy and dg check defs: clean" >&2
+$bin/python -m pytest "$@"

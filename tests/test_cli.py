@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from pptx import Presentation
-
 from conftest import CORPUS, subprocess_env
+from pptx import Presentation
 
 
 def osmose(home: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -51,7 +50,15 @@ def test_ingest_then_search_then_status(tmp_path, sample_decks):
     assert found.returncode == 0, found.stderr
     results = json.loads(found.stdout)["results"]
     assert len(results) == 2
-    assert set(results[0]) == {"document", "file", "first_slide", "last_slide", "title", "score", "text"}
+    assert set(results[0]) == {
+        "document",
+        "file",
+        "first_slide",
+        "last_slide",
+        "title",
+        "score",
+        "text",
+    }
     assert results[0]["document"] == deck.name and "quota" in results[0]["text"].lower()
 
     status = osmose(home, "status", "--json")
@@ -75,7 +82,9 @@ def test_a_bad_deck_names_the_file_and_cause_and_exits_non_zero(tmp_path, sample
     home = tmp_path / "home"
     empty = tmp_path / "empty slides.pptx"
     empty.write_bytes(b"")
-    done = osmose(home, "ingest", str(empty), str(sample_decks["quarterly_review_en.pptx"]), "--json")
+    done = osmose(
+        home, "ingest", str(empty), str(sample_decks["quarterly_review_en.pptx"]), "--json"
+    )
     assert done.returncode == 1
     rows = {row["document"]: row for row in json.loads(done.stdout)["documents"]}
     assert "error" not in rows["quarterly_review_en.pptx"]

@@ -57,7 +57,9 @@ def decks(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def slide_texts(decks) -> dict[str, list[str]]:
-    return {name: [_slide_text(s) for s in Presentation(str(p)).slides] for name, p in decks.items()}
+    return {
+        name: [_slide_text(s) for s in Presentation(str(p)).slides] for name, p in decks.items()
+    }
 
 
 def test_writes_all_decks(decks):
@@ -126,8 +128,13 @@ def test_feature_coverage(decks):
                 notes_slides += 1
             if _max_group_depth(slide.shapes) >= 2:
                 nested_groups += 1
-                inner = [g for s in slide.shapes if s.shape_type == MSO_SHAPE_TYPE.GROUP
-                         for g in s.shapes if g.shape_type == MSO_SHAPE_TYPE.GROUP]
+                inner = [
+                    g
+                    for s in slide.shapes
+                    if s.shape_type == MSO_SHAPE_TYPE.GROUP
+                    for g in s.shapes
+                    if g.shape_type == MSO_SHAPE_TYPE.GROUP
+                ]
                 nested_group_texts.extend(_shape_texts(inner[0].shapes))
     assert len(decks_with_tables) >= 2
     assert notes_slides >= 5
@@ -138,10 +145,28 @@ def test_feature_coverage(decks):
 @pytest.mark.parametrize(
     "filename, words",
     [
-        ("quarterly_review_en.pptx", ["EMEA", "48.2", "churn", "retention", "headcount", "time-to-hire"]),
-        ("energie_renouvelable_fr.pptx", ["Provence", "photovoltaïque", "éoliennes", "multiplicateur", "k€"]),
-        ("produktion_qualitaet_de.pptx", ["Ausschussquote", "Lunkerbildung", "Kanban-Supermarkt", "Lieferkette", "Arbeitssicherheit"]),
-        ("ml_platform_onboarding_en.pptx", ["GPU quota", "Slurm", "Hyperparameter sweep", "model registry", "GDPR"]),
+        (
+            "quarterly_review_en.pptx",
+            ["EMEA", "48.2", "churn", "retention", "headcount", "time-to-hire"],
+        ),
+        (
+            "energie_renouvelable_fr.pptx",
+            ["Provence", "photovoltaïque", "éoliennes", "multiplicateur", "k€"],
+        ),
+        (
+            "produktion_qualitaet_de.pptx",
+            [
+                "Ausschussquote",
+                "Lunkerbildung",
+                "Kanban-Supermarkt",
+                "Lieferkette",
+                "Arbeitssicherheit",
+            ],
+        ),
+        (
+            "ml_platform_onboarding_en.pptx",
+            ["GPU quota", "Slurm", "Hyperparameter sweep", "model registry", "GDPR"],
+        ),
     ],
 )
 def test_distinctive_words(filename, words, slide_texts):

@@ -15,11 +15,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .device import DeviceChoice, resolve_device
 from .errors import ConfigError
-from .gpu import DeviceChoice, resolve_device
 
 # Never reach for a model hub at run time: weights must already be on disk.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -63,7 +64,7 @@ class EncodeStats:
     def texts_per_second(self) -> float:
         return self.texts / self.seconds if self.seconds else 0.0
 
-    def add(self, other: "EncodeStats") -> None:
+    def add(self, other: EncodeStats) -> None:
         self.texts += other.texts
         self.reused += other.reused
         self.seconds += other.seconds
@@ -116,7 +117,7 @@ class Embedder:
     device: DeviceChoice
     batch_size: int
     load_seconds: float
-    _model: object = field(repr=False)
+    _model: Any = field(repr=False)  # a SentenceTransformer (torch is imported lazily)
     passage_prefix: str = ""
     query_prefix: str = ""
     recent: RecentVectors = field(default_factory=RecentVectors, repr=False)
@@ -133,7 +134,7 @@ class Embedder:
         return int(self._model.max_seq_length) - special - prefix
 
     def device_description(self) -> dict:
-        from .gpu import describe_device
+        from .device import describe_device
 
         return describe_device(self.device.device)
 
@@ -160,10 +161,12 @@ class Embedder:
         if stats is not None:
             stats.reused += len(texts) - len(missing)
             if not missing:  # the figure a caller shows even when everything was reused
-                stats.peak_memory_bytes = max(stats.peak_memory_bytes, peak_memory(self.device.device))
+                stats.peak_memory_bytes = max(
+                    stats.peak_memory_bytes, peak_memory(self.device.device)
+                )
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([found[key] for key in keys]).astype(np.float32, copy=False)
+        return np.stack([found[key] for key in keys]).astype(np.float32, copy=False)  # type: ignore[misc]
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode([self.query_prefix + t for t in texts], None)

@@ -73,3 +73,23 @@ class IndexUnavailableError(OsmoseError):
     """A Qdrant server (QDRANT_URL) cannot be reached, or refuses us, after bounded retries.
 
     The message names the server (never the API key), the cause, and what to check."""
+
+
+class DocumentNotFoundError(OsmoseError):
+    """The partition's file is no longer in the inbox."""
+
+
+class DocumentChangedError(OsmoseError):
+    """The partition's file was replaced after its run read it."""
+
+
+class UnsafeDocumentPathError(OsmoseError):
+    """A key or link that would make us read outside the inbox."""
+
+
+class SlotBusyError(OsmoseError):
+    """No compute slot came free within the wait limit."""
+
+
+class UsageError(OsmoseError):
+    """A command line that asks for something that cannot be done as written (an empty query)."""

@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Container, Iterable, Mapping, Sequence
 
-from .documents import document_key, file_hash
 from .errors import OsmoseError
+from .inbox_files import document_key, file_hash
 
 DECK_SUFFIXES = frozenset({".pptx", ".pptm", ".potx", ".ppsx", ".ppt"})
 TEMP_SUFFIXES = (".tmp", ".partial")
@@ -183,7 +183,7 @@ class InboxCursor:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str | None) -> "InboxCursor":
+    def from_json(cls, text: str | None) -> InboxCursor:
         if not text:
             return cls()
         try:
@@ -268,7 +268,7 @@ def plan_tick(
             seen.size,
             seen.mtime_ns,
         )
-        if held_still and before.requested:
+        if held_still and before is not None and before.requested:
             decks[key] = before  # the common case: nothing changed, nothing read
             continue
         last_requested = before.sha256 if before else None
@@ -350,31 +350,10 @@ def mass_removal(
     return (
         f"{len(removed)} of {indexed} indexed deck(s) would be removed, and {why}: nothing "
         f"removed, they stay indexed; if they were really deleted, set "
-        f"{ALLOW_MASS_REMOVAL_ENV}=1 in the code location's environment to remove them "
-        "(and unset it afterwards)"
+        f"{ALLOW_MASS_REMOVAL_ENV}=1 in the code location's environment and restart it to "
+        "remove them (and unset it afterwards)"
     )
 
 
 def _inside_any(key: str, folders: Sequence[str]) -> bool:
     return any(folder == WHOLE_INBOX or key.startswith(folder + "/") for folder in folders)
-
-
-# ---------------------------------------------------------------------------------------------
-# GPU slots: which slot each requested run is tagged with.
-
-
-def least_busy_slot(load: Mapping[str, int]) -> str:
-    """The slot with the fewest runs; ties go to the slot listed first."""
-    return min(load, key=load.__getitem__)
-
-
-def spread_over_slots(count: int, slots: Sequence[str], busy: Mapping[str, int]) -> list[str]:
-    """A slot for each of `count` new runs, given the runs queued or running per slot (`busy`):
-    each goes to the least busy slot, counting those assigned before it."""
-    load = {slot: busy.get(slot, 0) for slot in slots}
-    chosen = []
-    for _ in range(count):
-        slot = least_busy_slot(load)
-        load[slot] += 1
-        chosen.append(slot)
-    return chosen

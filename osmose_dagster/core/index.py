@@ -13,23 +13,33 @@ import sqlite3
 import time
 import uuid
 import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .errors import DimensionMismatchError, IndexBusyError, IndexUnavailableError, OsmoseError
+from .errors import (
+    ConfigError,
+    DimensionMismatchError,
+    IndexBusyError,
+    IndexUnavailableError,
+    OsmoseError,
+)
 from .records import Chunk
-
+from .settings import (
+    DEFAULT_LOCK_TIMEOUT_S,
+    DEFAULT_QDRANT_RETRIES,
+    DEFAULT_QDRANT_TIMEOUT_S,
+    Settings,
+)
 
 POINT_NAMESPACE = uuid.UUID("4f1c2b6e-8a53-4d0e-9c47-6b1d2f0e7a35")
 UPSERT_BATCH = 256
 _LOCKED_MESSAGE = "already accessed by another instance"
-DEFAULT_CONNECT_ATTEMPTS = 3  # a Qdrant server: the first try and OSMOSE_QDRANT_RETRIES=2
-DEFAULT_CONNECT_TIMEOUT_S = 5.0  # a Qdrant server: seconds per reachability try
+DEFAULT_CONNECT_ATTEMPTS = DEFAULT_QDRANT_RETRIES + 1  # a Qdrant server: the first try + retries
 SERVER_TIMEOUT_S = 30  # a Qdrant server: seconds per request once it answered
 
 
@@ -79,18 +89,37 @@ class IndexLocation:
     path: Path | None = None  # embedded store folder
     url: str | None = None  # a Qdrant server instead
     api_key: str | None = field(default=None, repr=False)  # never in a repr, log or message
-    lock_timeout_s: float = 120.0
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     # A server: tries before IndexUnavailableError (1 + OSMOSE_QDRANT_RETRIES), each given
     # connect_timeout_s (OSMOSE_QDRANT_TIMEOUT_S), with 1, 2, 4... s (at most 8) between them.
     connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS
-    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    connect_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
 
     def describe(self) -> str:
         return _public_url(self.url) if self.url else f"embedded store at {self.path}"
 
+    def with_lock_timeout(self, seconds: float) -> IndexLocation:
+        return replace(self, lock_timeout_s=seconds)
+
+
+def index_location(settings: Settings) -> IndexLocation:
+    """Where this deployment's points live: the Qdrant server at QDRANT_URL when set, else the
+    embedded store under OSMOSE_HOME; one collection per model (OSMOSE_COLLECTION overrides)."""
+    if settings.deployment == "production" and not settings.qdrant_url:
+        raise ConfigError("OSMOSE_DEPLOYMENT=production needs QDRANT_URL (its Qdrant server)")
+    return IndexLocation(
+        collection=settings.collection or collection_name_for(settings.model),
+        path=None if settings.qdrant_url else settings.qdrant_path,
+        url=settings.qdrant_url,
+        api_key=settings.qdrant_api_key,
+        lock_timeout_s=settings.lock_timeout_s,
+        connect_attempts=settings.qdrant_retries + 1,
+        connect_timeout_s=settings.qdrant_timeout_s,
+    )
+
 
 @contextmanager
-def open_index(location: IndexLocation) -> Iterator["VectorIndex"]:
+def open_index(location: IndexLocation) -> Iterator[VectorIndex]:
     client = _connect(location)
     try:
         yield VectorIndex(client, location.collection, server=bool(location.url))
@@ -267,7 +296,7 @@ class VectorIndex:
         ]
 
     def replace_documents(
-        self, documents: Sequence["DocumentPoints"], model: str
+        self, documents: Sequence[DocumentPoints], model: str
     ) -> dict[str, WriteReport]:
         """Write the documents' new points first, then remove their points that are not among them.
 
@@ -279,12 +308,17 @@ class VectorIndex:
 
         for doc in documents:
             if len(doc.chunks) != len(doc.vectors):
-                raise OsmoseError(f"{doc.file}: {len(doc.chunks)} chunks but {len(doc.vectors)} vectors")
+                raise OsmoseError(
+                    f"{doc.file}: {len(doc.chunks)} chunks but {len(doc.vectors)} vectors"
+                )
         dimensions = {doc.vectors.shape[1] for doc in documents if len(doc.vectors)}
         if dimensions:
             self.ensure_collection(dimensions.pop())
         before = self.point_ids_by_document([doc.document for doc in documents])
-        ids = {doc.document: [point_id(doc.document, chunk) for chunk in doc.chunks] for doc in documents}
+        ids = {
+            doc.document: [point_id(doc.document, chunk) for chunk in doc.chunks]
+            for doc in documents
+        }
         points = [
             models.PointStruct(
                 id=pid,
@@ -307,7 +341,7 @@ class VectorIndex:
         for start in range(0, len(points), UPSERT_BATCH):
             self.client.upsert(self.collection, points[start : start + UPSERT_BATCH], wait=True)
         stale = {name: sorted(before[name] - set(ids[name])) for name in ids}
-        removed = [pid for name in ids for pid in stale[name]]
+        removed: list[int | str | uuid.UUID] = [pid for name in ids for pid in stale[name]]
         if removed:
             self.client.delete(self.collection, models.PointIdsList(points=removed), wait=True)
         return {
@@ -391,6 +425,8 @@ class VectorIndex:
         from qdrant_client import models
 
         match = (
-            models.MatchValue(value=documents[0]) if len(documents) == 1 else models.MatchAny(any=documents)
+            models.MatchValue(value=documents[0])
+            if len(documents) == 1
+            else models.MatchAny(any=documents)
         )
         return models.Filter(must=[models.FieldCondition(key="document", match=match)])

@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 
-def write_textfile(path: Path, gauges: dict[str, tuple[str, float]], labels: dict[str, str]) -> None:
+def write_textfile(
+    path: Path, gauges: dict[str, tuple[str, float]], labels: dict[str, str]
+) -> None:
     """Replace `path` atomically with one gauge per entry: name -> (help text, value).
 
     node-exporter may read the file at any moment, so it is written beside and renamed.
@@ -29,21 +31,35 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def write_embedding_metrics(folder: Path, *, model: str, device: str, device_name: str,
-                            texts: int, texts_per_second: float, peak_memory_bytes: int,
-                            finished_at: float) -> Path:
+def write_embedding_metrics(
+    folder: Path,
+    *,
+    model: str,
+    device: str,
+    device_name: str,
+    texts: int,
+    texts_per_second: float,
+    peak_memory_bytes: int,
+    finished_at: float,
+) -> Path:
     """The last run's embedding figures, one file per device so concurrent runs never clash."""
     path = folder / f"osmose_embedding_{device.replace(':', '_')}.prom"
     write_textfile(
         path,
         {
-            "osmose_embedding_texts_per_second": ("Texts embedded per second in the last run.", texts_per_second),
+            "osmose_embedding_texts_per_second": (
+                "Texts embedded per second in the last run.",
+                texts_per_second,
+            ),
             "osmose_embedding_texts": ("Texts embedded in the last run.", texts),
             "osmose_embedding_peak_memory_bytes": (
                 "Peak device memory (CUDA allocated, or process RSS on the CPU) in the last run.",
                 peak_memory_bytes,
             ),
-            "osmose_embedding_last_run_timestamp_seconds": ("When the last run finished embedding.", finished_at),
+            "osmose_embedding_last_run_timestamp_seconds": (
+                "When the last run finished embedding.",
+                finished_at,
+            ),
         },
         {"model": model, "device": device, "device_name": device_name},
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -83,8 +83,9 @@ def pool_vectors(part_vectors: np.ndarray, parts: list[list[str]], dimension: in
 
 
 def _split(vectors: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
-    bounds = np.cumsum(sizes)[:-1] if sizes else []
-    return np.split(vectors, bounds)
+    if not sizes:
+        return []
+    return np.split(vectors, np.cumsum(sizes)[:-1])
 
 
 def vector_problems(vectors: np.ndarray, dimension: int) -> list[str]:

@@ -381,4 +381,3 @@ def _notes_text(slide) -> str:
         return ""
     frame = slide.notes_slide.notes_text_frame  # the notes body, not the slide image placeholder
     return _paragraphs_text(frame.paragraphs) if frame is not None else ""
-

@@ -144,10 +144,7 @@ def sniff_deck(
 
 
 def _over(what: str, size: int, limit: int, variable: str) -> str:
-    return (
-        f"{what} {_size(size)}, over the limit of {_size(limit)}; "
-        f"raise {variable} to accept it"
-    )
+    return f"{what} {_size(size)}, over the limit of {_size(limit)}; raise {variable} to accept it"
 
 
 def _size(count: int) -> str:
@@ -184,7 +181,7 @@ def decrypt_deck(path: Path, passwords: Sequence[str], target: Path) -> bool:
                     office_file.load_key(password=password)
                 with open(target, "wb") as out:
                     office_file.decrypt(out)
-        except Exception:  # noqa: BLE001 - wrong password, or a file msoffcrypto cannot decrypt
+        except Exception:
             continue
         with open(target, "rb") as out:
             head = out.read(len(OLE2_MAGIC))
@@ -244,8 +241,9 @@ def check_member_sizes(
     if total > limits.max_unpacked_bytes:
         raise DeckTooLargeError(
             path,
-            _over("the package unpacks to", total, limits.max_unpacked_bytes,
-                  "OSMOSE_MAX_UNPACKED_MB"),
+            _over(
+                "the package unpacks to", total, limits.max_unpacked_bytes, "OSMOSE_MAX_UNPACKED_MB"
+            ),
         )
 
 
@@ -388,7 +386,7 @@ def _content_types(types: etree._Element):
         o.get("PartName", "").lstrip("/").lower(): o.get("ContentType")
         for o in types.iter(f"{_CT_NS}Override")
     }
-    defaults = {}
+    defaults: dict[str, str | None] = {}
     for default in types.iter(f"{_CT_NS}Default"):
         defaults.setdefault(default.get("Extension", "").lower(), default.get("ContentType"))
 

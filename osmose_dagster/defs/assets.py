@@ -1,11 +1,14 @@
 """The five document assets. Each body reads its inputs, calls one `core` function per document,
-and returns the values with the metadata a user reads in the UI.
+and returns the values with the metadata a user reads in the UI; `build_document_assets` declares
+them, once, with their final settings.
 
 A run holds one document (sensor, UI, CLI) or a batch of them (a backfill, so that the model is
 loaded once for many decks): values are `{partition key: value}`, metadata covers the batch.
 """
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from dagster import (
@@ -13,6 +16,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetsDefinition,
     BackfillPolicy,
     DataVersion,
     MaterializeResult,
@@ -21,24 +25,53 @@ from dagster import (
     asset,
 )
 
-from ..core import documents as inbox_files
+from ..core import inbox_files
 from ..core.embed import EncodeStats
-from ..core.index import DocumentPoints, open_index
-from ..core.pipeline import embed_chunks, segment_decks, vector_problems
+from ..core.errors import DocumentChangedError, DocumentNotFoundError
+from ..core.index import DocumentPoints
+from ..core.pipeline import PIPELINE_VERSION, embed_chunks, segment_decks, vector_problems
 from ..core.pptx_extract import extract_slides
 from ..core.records import ExtractedDeck, RawDocument, SegmentedDeck
-from ..core.settings import DEFAULT_DECKS_PER_RUN
+from ..core.settings import Settings
+from .automation import model_code_version, reindex_condition
 from .batch_failures import per_document
 from .partitions import documents
 from .resources import EmbedderResource, InboxResource, QdrantResource, SegmenterResource
 
 GROUP = "ingest"
 SHA256_BY_DOCUMENT = "sha256_by_document"
-# build_definitions replaces it with OSMOSE_DECKS_PER_RUN's.
-BATCHED = BackfillPolicy.multi_run(max_partitions_per_run=DEFAULT_DECKS_PER_RUN)
 
 
-@asset(partitions_def=documents, group_name=GROUP, kinds={"file"}, backfill_policy=BATCHED)
+def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
+    """The five assets, each declared once with its final settings: batches of
+    OSMOSE_DECKS_PER_RUN documents per backfill run; the three whose output depends on the model
+    carry its code version and the scheduled re-index (defs/automation.py)."""
+    batched = BackfillPolicy.multi_run(max_partitions_per_run=settings.decks_per_run)
+    version = model_code_version(PIPELINE_VERSION, settings.model, settings.segment_penalty)
+    reindex = reindex_condition(settings.reindex_cron)
+
+    def declare(
+        body: Callable[..., Any], kind: str, model_dependent: bool = False, check: str = ""
+    ) -> AssetsDefinition:
+        return asset(
+            partitions_def=documents,
+            group_name=GROUP,
+            kinds={kind},
+            backfill_policy=batched,
+            code_version=version if model_dependent else None,
+            automation_condition=reindex if model_dependent else None,
+            check_specs=[AssetCheckSpec(check, asset=body.__name__)] if check else None,
+        )(body)
+
+    return [
+        declare(raw_documents, "file"),
+        declare(extracted_slides, "pptx"),
+        declare(topic_segments, "pytorch", model_dependent=True),
+        declare(embeddings, "pytorch", model_dependent=True, check="vectors_are_valid"),
+        declare(qdrant_index, "qdrant", model_dependent=True, check="points_match_chunks"),
+    ]
+
+
 def raw_documents(
     context: AssetExecutionContext, inbox: InboxResource
 ) -> Output[dict[str, RawDocument]]:
@@ -47,6 +80,7 @@ def raw_documents(
     raws = per_document(context, keys, lambda key, _: inbox_files.describe(Path(inbox.path), key))
     # Output takes one data version for all its partitions, so a batch leaves Dagster's default.
     (only,) = raws.values() if len(raws) == 1 else (None,)
+    metadata: dict[str, Any]
     if only:
         metadata = {"path": only.path, "size_bytes": only.size, "sha256": only.sha256}
     else:  # each partition's own hash, for the sensor's "already indexed" check
@@ -55,12 +89,9 @@ def raw_documents(
             "total_bytes": sum(raw.size for raw in raws.values()),
             SHA256_BY_DOCUMENT: MetadataValue.json({key: raw.sha256 for key, raw in raws.items()}),
         }
-    return Output(
-        raws, data_version=DataVersion(only.sha256) if only else None, metadata=metadata
-    )
+    return Output(raws, data_version=DataVersion(only.sha256) if only else None, metadata=metadata)
 
 
-@asset(partitions_def=documents, group_name=GROUP, kinds={"pptx"}, backfill_policy=BATCHED)
 def extracted_slides(
     context: AssetExecutionContext, raw_documents: dict[str, RawDocument], inbox: InboxResource
 ) -> Output[dict[str, ExtractedDeck]]:
@@ -87,7 +118,6 @@ def extracted_slides(
     )
 
 
-@asset(partitions_def=documents, group_name=GROUP, kinds={"pytorch"}, backfill_policy=BATCHED)
 def topic_segments(
     context: AssetExecutionContext,
     extracted_slides: dict[str, ExtractedDeck],
@@ -98,7 +128,7 @@ def topic_segments(
     model = embedder.load_for_run(context)
     stats = EncodeStats()
     decks = segment_decks(extracted_slides, model, penalty=segmenter.penalty, stats=stats)
-    embedder.record_encoding(context, model, stats)
+    embedder.record_encoding(model, stats)
     for key, deck in decks.items():
         context.log.info(f"{key}: {len(deck.segments)} segments, {len(deck.chunks)} chunks")
     return Output(
@@ -108,20 +138,19 @@ def topic_segments(
             "segments": sum(len(deck.segments) for deck in decks.values()),
             "chunks": sum(len(deck.chunks) for deck in decks.values()),
             "segment_penalty": segmenter.penalty,
-            "slides_embedded": stats.texts,
-            "slide_embedding_seconds": round(stats.seconds, 3),
+            # The run's encoding happens here: every slide, once; chunk vectors are pooled.
+            "model": embedder.model,
+            **model.device_description(),
+            "texts_encoded": stats.texts,
+            "encoding_seconds": round(stats.seconds, 3),
+            "texts_per_second": round(stats.texts_per_second, 1),
+            "peak_memory_mib": round(stats.peak_memory_bytes / 2**20, 1),
+            "batch_size": stats.batch_size,
             "segment_table": MetadataValue.md(_segment_table(decks)),
         },
     )
 
 
-@asset(
-    partitions_def=documents,
-    group_name=GROUP,
-    kinds={"pytorch"},
-    backfill_policy=BATCHED,
-    check_specs=[AssetCheckSpec("vectors_are_valid", asset="embeddings")],
-)
 def embeddings(
     context: AssetExecutionContext,
     topic_segments: dict[str, SegmentedDeck],
@@ -131,8 +160,12 @@ def embeddings(
     model = embedder.load_for_run(context)
     stats = EncodeStats()
     vectors = embed_chunks(topic_segments, model, stats)
-    embedder.record_encoding(context, model, stats)
-    device = model.device_description()
+    embedder.record_encoding(model, stats)
+    if stats.texts:
+        context.log.info(
+            f"encoded {stats.texts} piece(s) of slides too long for the model in "
+            f"{stats.seconds:.1f}s; every other vector was pooled from the slide vectors"
+        )
     yield Output(
         vectors,
         metadata={
@@ -140,13 +173,8 @@ def embeddings(
             "vectors": sum(len(v) for v in vectors.values()),
             "dimension": model.dimension,
             "model": embedder.model,
-            **device,
-            "texts_encoded": stats.texts,
-            "vectors_reused_from_segmentation": stats.reused,
-            "embedding_seconds": round(stats.seconds, 3),
-            "texts_per_second": round(stats.texts_per_second, 1),
-            "peak_memory_mib": round(stats.peak_memory_bytes / 2**20, 1),
-            "batch_size": stats.batch_size,
+            "slide_vectors_pooled": stats.reused,
+            "long_slide_pieces_encoded": stats.texts,
         },
     )
     problems = [
@@ -162,13 +190,6 @@ def embeddings(
     )
 
 
-@asset(
-    partitions_def=documents,
-    group_name=GROUP,
-    kinds={"qdrant"},
-    backfill_policy=BATCHED,
-    check_specs=[AssetCheckSpec("points_match_chunks", asset="qdrant_index")],
-)
 def qdrant_index(
     context: AssetExecutionContext,
     topic_segments: dict[str, SegmentedDeck],
@@ -178,8 +199,8 @@ def qdrant_index(
     inbox: InboxResource,
 ) -> MaterializeResult:
     """The document's points in Qdrant: new ones written first, then its stale ones removed."""
-    location = qdrant.location(embedder.model)
-    with open_index(location) as index:
+    location = qdrant.location()
+    with qdrant.open_index() as index:
         stale = _changed_in_flight(topic_segments, Path(inbox.path), context)
         writes = [
             DocumentPoints(key, deck.file, deck.chunks, embeddings[key])
@@ -220,7 +241,7 @@ def _changed_in_flight(decks: dict[str, SegmentedDeck], inbox: Path, context) ->
     for key, deck in decks.items():
         try:
             inbox_files.ensure_unchanged(inbox, key, deck.sha256)
-        except (inbox_files.DocumentNotFoundError, inbox_files.DocumentChangedError) as error:
+        except (DocumentNotFoundError, DocumentChangedError) as error:
             if len(decks) == 1:
                 raise
             context.log.warning(str(error))

@@ -8,9 +8,12 @@ model is loaded once per batch, not once per deck. Decks whose extraction is mis
 changes, and they would fail a whole batch.
 """
 
-from dagster import AssetSelection, AutomationCondition, AutomationConditionSensorDefinition, DefaultSensorStatus
-
-from .assets import GROUP
+from dagster import (
+    AssetSelection,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
+    DefaultSensorStatus,
+)
 
 AC = AutomationCondition
 
@@ -42,5 +45,3 @@ scheduled_reindex = AutomationConditionSensorDefinition(
     minimum_interval_seconds=30,
     description="Re-index missing, failed or outdated documents as batched backfills on a cron.",
 )
-
-__all__ = ["GROUP", "MODEL_ASSETS", "model_code_version", "reindex_condition", "scheduled_reindex"]

@@ -22,8 +22,7 @@ from dagster import (
 )
 
 from ..core.batches import ranges_without
-from ..core.documents import DocumentNotFoundError, UnsafeDocumentPathError
-from ..core.errors import DeckError
+from ..core.errors import DeckError, DocumentNotFoundError, UnsafeDocumentPathError
 from .jobs import ingest_documents
 from .partitions import documents
 
@@ -85,8 +84,11 @@ def bad_documents(context: RunFailureSensorContext) -> tuple[dict[str, str], lis
     for event in context.get_step_failure_events():
         failure = event.step_failure_data.user_failure_data
         if failure and BAD_DOCUMENTS in failure.metadata:
-            bad.update(failure.metadata[BAD_DOCUMENTS].value)
-            batch = list(failure.metadata[BATCH].value)
+            named = failure.metadata[BAD_DOCUMENTS].value
+            members = failure.metadata[BATCH].value
+            assert isinstance(named, dict) and isinstance(members, list)  # as per_document wrote
+            bad.update({str(key): str(why) for key, why in named.items()})
+            batch = [str(key) for key in members]
     return bad, batch
 
 

@@ -1,4 +1,5 @@
 from dagster import DynamicPartitionsDefinition
 
+DOCUMENTS = "documents"
 # One partition per deck; the key is the deck's path relative to the inbox.
-documents = DynamicPartitionsDefinition(name="documents")
+documents = DynamicPartitionsDefinition(name=DOCUMENTS)

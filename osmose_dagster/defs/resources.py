@@ -1,38 +1,35 @@
 """ConfigurableResources, and the one place that picks them per deployment."""
 
-
-import os
 import time
-
-from dagster import ConfigurableResource, EnvVar
-
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from ..core.device_lock import hold_slot
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import PrivateAttr
+
+from ..core.device import describe_device, device_for_slot
 from ..core.embed import Embedder, EncodeStats, load_embedder
-from ..core.gpu import GPU_TAG, describe_device, device_for_slot, device_slots
-from ..core.index import IndexLocation, collection_name_for
+from ..core.index import IndexLocation, VectorIndex, collection_name_for, open_index
 from ..core.metrics import write_embedding_metrics
 from ..core.settings import (
+    DEFAULT_LOCK_TIMEOUT_S,
     DEFAULT_QDRANT_RETRIES,
     DEFAULT_QDRANT_TIMEOUT_S,
     ExtractionLimits,
     Settings,
     read_passwords,
 )
+from ..core.slots import SLOT_TAG, compute_slots, hold_slot, is_gpu_slot
 from .io_manager import ReadableFileIOManager
-
-PRODUCTION_MODEL = "intfloat/multilingual-e5-large"
-
-
-_RUN_ENCODING: dict[str, EncodeStats] = {}  # run id -> what its steps encoded so far
 
 
 class EmbedderResource(ConfigurableResource):
     """The sentence-transformers model; loaded on first use, once per run process.
 
     A run embeds only while holding a compute slot (a GPU, or a CPU slot): the one its
-    `osmose/gpu` tag names, else the first free one, waiting if all are busy.
+    `osmose/gpu` tag names, else the first free one, waiting if all are busy. The run's encoding
+    totals (every step's) are kept here and written as a Prometheus text file after each step.
     """
 
     model: str
@@ -43,39 +40,40 @@ class EmbedderResource(ConfigurableResource):
     cpu_fallback: bool = False
     metrics_dir: str | None = None  # a Prometheus text file per device after each run
 
+    _run_encoding: EncodeStats = PrivateAttr(default_factory=EncodeStats)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._run_encoding = EncodeStats()  # a fresh total for each run
+
     def load_for_run(self, context) -> Embedder:
-        tagged = context.run.tags.get(GPU_TAG)
+        tagged = context.run.tags.get(SLOT_TAG)
         slot = hold_slot(
             Path(self.lock_dir),
-            device_slots(self.gpus),
+            compute_slots(self.gpus),
             preferred=tagged,
             on_wait=context.log.info,
         )
         choice = device_for_slot(slot, self.device, self.cpu_fallback)
         embedder = load_embedder(self.model, choice, self.batch_size)
         described = ", ".join(f"{k}={v}" for k, v in describe_device(choice.device).items())
+        given = "from the run tag " + SLOT_TAG if tagged else "first free slot"
         context.log.info(
-            f"compute slot {slot} ({'from the run tag ' + GPU_TAG if tagged else 'first free slot'}); "
-            f"{described}; why: {choice.reason}; model {self.model} loaded in "
-            f"{embedder.load_seconds:.1f}s, once for this run process"
+            f"compute slot {slot} ({given}); {described}; why: {choice.reason}; model "
+            f"{self.model} loaded in {embedder.load_seconds:.1f}s, once for this run process"
         )
-        if choice.device == "cpu" and not slot.startswith("cpu"):
+        if choice.device == "cpu" and is_gpu_slot(slot):
             context.log.warning(f"GPU {slot} is not usable here: embedding on the CPU (slow)")
         elif choice.fell_back_to_cpu:
             context.log.warning("no GPU in this run: embedding on the CPU, expect it to be slow")
         return embedder
 
-    def record_encoding(self, context, model: Embedder, stats: EncodeStats) -> None:
-        """Add a step's encoding to its run's figures and rewrite the Prometheus text file with
+    def record_encoding(self, model: Embedder, stats: EncodeStats) -> None:
+        """Add a step's encoding to its run's totals and rewrite the Prometheus text file with
         them: the slides are encoded while segmenting, and only a long slide's pieces after."""
+        self._run_encoding.add(stats)
         if not self.metrics_dir:
             return
-        run_id = context.run.run_id
-        if run_id not in _RUN_ENCODING:
-            _RUN_ENCODING.clear()  # one run at a time per process: keep only the current one
-            _RUN_ENCODING[run_id] = EncodeStats()
-        totals = _RUN_ENCODING[run_id]
-        totals.add(stats)
+        totals = self._run_encoding
         device = model.device_description()
         write_embedding_metrics(
             Path(self.metrics_dir),
@@ -88,47 +86,45 @@ class EmbedderResource(ConfigurableResource):
             finished_at=time.time(),
         )
 
-    def load_for_query(self) -> Embedder:
-        """For a search query or a one-off command: no slot needed for so little work."""
-        return load_embedder(self.model, self.device, self.batch_size)
-
 
 class QdrantResource(ConfigurableResource):
-    """The embedded store under OSMOSE_HOME by default; a server when `url` is set.
+    """Where the points live: the embedded store under OSMOSE_HOME, or a server when `url` is set;
+    one collection per model.
 
-    `api_key` must be given as `EnvVar("QDRANT_API_KEY")` (as resources_for_deployment does): the
-    UI's resource config then shows the variable's name, never its value. How long to try an
+    `api_key` must be given as `EnvVar("QDRANT_API_KEY")` (as the resources below do): the UI's
+    resource config then shows the variable's name, never its value. How long to try an
     unreachable server: `connect_retries` more tries of `connect_timeout_s` each
     (OSMOSE_QDRANT_RETRIES, OSMOSE_QDRANT_TIMEOUT_S).
     """
 
+    collection: str
     path: str | None = None
     url: str | None = None
     api_key: str | None = None
-    collection: str | None = None
-    lock_timeout_s: float = 120.0
+    lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     connect_retries: int = DEFAULT_QDRANT_RETRIES
     connect_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
 
-    def location(self, model: str) -> IndexLocation:
-        url, api_key = self._resolved(self.url), self._resolved(self.api_key)
+    def location(self) -> IndexLocation:
         return IndexLocation(
-            collection=self.collection or collection_name_for(model),
-            path=Path(self.path) if self.path and not url else None,
-            url=url,
-            api_key=api_key,
+            collection=self.collection,
+            path=Path(self.path) if self.path and not self.url else None,
+            url=self.url,
+            api_key=self.api_key,
             lock_timeout_s=self.lock_timeout_s,
             connect_attempts=self.connect_retries + 1,
             connect_timeout_s=self.connect_timeout_s,
         )
 
-    @staticmethod
-    def _resolved(value):
-        """A field's value. In a run Dagster has resolved EnvVar fields; outside one (the CLI
-        reads `build_definitions().resources`) the field still holds the EnvVar, a str whose
-        text is the variable's *name*: used as is, the name would be sent as the API key, or
-        used as the URL."""
-        return value.get_value() if isinstance(value, EnvVar) else value
+    def open_index(
+        self, lock_timeout_s: float | None = None
+    ) -> AbstractContextManager[VectorIndex]:
+        """The index, held for one operation; `lock_timeout_s` shortens the wait for the
+        embedded store (the sensor must not wait a run's length)."""
+        location = self.location()
+        if lock_timeout_s is not None:
+            location = location.with_lock_timeout(min(location.lock_timeout_s, lock_timeout_s))
+        return open_index(location)
 
 
 class InboxResource(ConfigurableResource):
@@ -165,14 +161,14 @@ class SegmenterResource(ConfigurableResource):
     penalty: float
 
 
-def _secret(name: str):
+def _secret(settings: Settings) -> EnvVar | None:
     # EnvVar keeps the value out of the UI's resource config and out of run storage.
-    return EnvVar(name) if os.environ.get(name) else None
+    return EnvVar("QDRANT_API_KEY") if settings.qdrant_api_key else None
 
 
-def _embedder(settings: Settings, model: str) -> EmbedderResource:
+def _embedder(settings: Settings) -> EmbedderResource:
     return EmbedderResource(
-        model=model,
+        model=settings.model,
         device=settings.device,
         batch_size=settings.batch_size,
         gpus=settings.gpus,
@@ -197,14 +193,19 @@ def _inbox(settings: Settings) -> InboxResource:
     )
 
 
+def _collection(settings: Settings) -> str:
+    return settings.collection or collection_name_for(settings.model)
+
+
 def local_resources(settings: Settings) -> dict:
+    """The embedded store under OSMOSE_HOME (or QDRANT_URL's server), the packaged MiniLM."""
     return {
-        "embedder": _embedder(settings, settings.model),
+        "embedder": _embedder(settings),
         "qdrant": QdrantResource(
+            collection=_collection(settings),
             path=str(settings.qdrant_path),
             url=settings.qdrant_url,
-            api_key=_secret("QDRANT_API_KEY"),
-            collection=settings.collection,
+            api_key=_secret(settings),
             lock_timeout_s=settings.lock_timeout_s,
             connect_retries=settings.qdrant_retries,
             connect_timeout_s=settings.qdrant_timeout_s,
@@ -216,26 +217,25 @@ def local_resources(settings: Settings) -> dict:
 
 
 def production_resources(settings: Settings) -> dict:
-    """docker-compose: a Qdrant server, the e5-large model from the mounted cache."""
-    resources = local_resources(settings)
-    resources["embedder"] = _embedder(settings, os.environ.get("OSMOSE_MODEL") or PRODUCTION_MODEL)
-    resources["qdrant"] = QdrantResource(
-        url=EnvVar("QDRANT_URL"),
-        api_key=_secret("QDRANT_API_KEY"),
-        collection=settings.collection,
-        connect_retries=settings.qdrant_retries,
-        connect_timeout_s=settings.qdrant_timeout_s,
-    )
-    return resources
+    """docker-compose: a Qdrant server (QDRANT_URL, required), e5-large from the mounted cache
+    (Settings' production default model)."""
+    return {
+        **local_resources(settings),
+        "qdrant": QdrantResource(
+            collection=_collection(settings),
+            url=EnvVar("QDRANT_URL"),
+            api_key=_secret(settings),
+            connect_retries=settings.qdrant_retries,
+            connect_timeout_s=settings.qdrant_timeout_s,
+        ),
+    }
 
 
-RESOURCES_BY_DEPLOYMENT = {"local": local_resources, "production": production_resources}
+RESOURCES_BY_DEPLOYMENT: dict[str, Callable[[Settings], dict]] = {
+    "local": local_resources,
+    "production": production_resources,
+}
 
 
-def resources_for_deployment(name: str, settings: Settings) -> dict:
-    try:
-        return RESOURCES_BY_DEPLOYMENT[name](settings)
-    except KeyError:
-        raise ValueError(
-            f"OSMOSE_DEPLOYMENT={name!r}: expected one of {', '.join(RESOURCES_BY_DEPLOYMENT)}"
-        ) from None
+def resources_for(settings: Settings) -> dict:
+    return RESOURCES_BY_DEPLOYMENT[settings.deployment](settings)

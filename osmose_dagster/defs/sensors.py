@@ -1,32 +1,31 @@
 """The drop-folder sensor: Dagster wiring around core/inbox_scan.py (which holds the logic)."""
 
 import hashlib
-import os
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from dagster import (
+    AddDynamicPartitionsRequest,
     AssetKey,
     AssetRecordsFilter,
     DefaultSensorStatus,
+    DeleteDynamicPartitionsRequest,
     RunRequest,
+    SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
     sensor,
 )
 
 from ..core.batches import group_for_runs
-from ..core.gpu import GPU_TAG, device_slots
 from ..core.inbox_scan import DeckRequest, InboxCursor, TickPlan, list_inbox, plan_tick
-from ..core.inbox_scan import spread_over_slots
-from ..core.index import open_index
 from ..core.settings import Settings
+from ..core.slots import SLOT_TAG, compute_slots, spread_over_slots
 from .assets import SHA256_BY_DOCUMENT
 from .batch_failures import RANGE_END_TAG, RANGE_START_TAG
 from .jobs import ingest_documents
-from .partitions import documents
-from .resources import EmbedderResource, InboxResource, QdrantResource
+from .partitions import DOCUMENTS, documents
+from .resources import InboxResource, QdrantResource
 from .slots import runs_per_slot
 
 SENSOR_INTERVAL_S = 15
@@ -37,27 +36,39 @@ REMOVAL_LOCK_WAIT_S = 15.0  # waiting for the embedded store to delete a removed
 KEYS_LOGGED_PER_LINE = 20
 
 
-@sensor(
-    job=ingest_documents,
-    minimum_interval_seconds=SENSOR_INTERVAL_S,
-    default_status=DefaultSensorStatus.RUNNING,
-    description=(
-        "Watches the inbox: a new deck adds its partition and requests its run (new decks found "
-        "together share runs of up to OSMOSE_DECKS_PER_RUN), a changed deck (content hash) "
-        "requests a new run, a removed deck loses its partition and its points. "
-        "Decks still being written wait until they hold still (OSMOSE_STABLE_SECONDS). An "
-        "emptied inbox, or most decks gone at once, removes nothing unless "
-        "OSMOSE_ALLOW_MASS_REMOVAL=1."
-    ),
-)
-def ingest_new_decks(
+def build_inbox_sensor(settings: Settings) -> SensorDefinition:
+    """The drop-folder sensor, with this deployment's settings (read once, when the code location
+    loads: OSMOSE_STABLE_SECONDS, OSMOSE_DECKS_PER_RUN, OSMOSE_GPUS, OSMOSE_ALLOW_MASS_REMOVAL)."""
+
+    @sensor(
+        name="ingest_new_decks",
+        job=ingest_documents,
+        minimum_interval_seconds=SENSOR_INTERVAL_S,
+        default_status=DefaultSensorStatus.RUNNING,
+        description=(
+            "Watches the inbox: a new deck adds its partition and requests its run (new decks "
+            "found together share runs of up to OSMOSE_DECKS_PER_RUN), a changed deck (content "
+            "hash) requests a new run, a removed deck loses its partition and its points. "
+            "Decks still being written wait until they hold still (OSMOSE_STABLE_SECONDS). An "
+            "emptied inbox, or most decks gone at once, removes nothing unless "
+            "OSMOSE_ALLOW_MASS_REMOVAL=1."
+        ),
+    )
+    def ingest_new_decks(
+        context: SensorEvaluationContext, inbox: InboxResource, qdrant: QdrantResource
+    ) -> SensorResult:
+        return _tick(context, settings, inbox, qdrant)
+
+    return ingest_new_decks
+
+
+def _tick(
     context: SensorEvaluationContext,
+    settings: Settings,
     inbox: InboxResource,
     qdrant: QdrantResource,
-    embedder: EmbedderResource,
 ) -> SensorResult:
     cursor = InboxCursor.from_json(context.cursor)
-    settings = Settings.from_env()
     plan = plan_tick(
         list_inbox(Path(inbox.path), known_keys=cursor.decks),
         cursor,
@@ -73,13 +84,14 @@ def ingest_new_decks(
             f"{len(plan.deferred)} stable deck(s) left for the next tick (at most "
             f"{MAX_RUNS_PER_TICK} runs and {HASHING_BUDGET_S:.0f} s of reading per tick)"
         )
-    removed, not_removed = _delete_points(context, plan, qdrant, embedder)
+    removed, not_removed = _delete_points(context, plan, qdrant)
     run_requests = _run_requests(
         context,
         [r for r in plan.requests if not _already_indexed(context, r)],
         decks_per_run=settings.decks_per_run,
+        slots=compute_slots(settings.gpus),
     )
-    partition_requests = []
+    partition_requests: list[AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest] = []
     if plan.requests:  # existing keys are skipped by Dagster; adding each keeps runs resolvable
         partition_requests.append(documents.build_add_request([r.key for r in plan.requests]))
     if removed:
@@ -93,13 +105,15 @@ def ingest_new_decks(
 
 
 def _run_requests(
-    context: SensorEvaluationContext, requests: list[DeckRequest], decks_per_run: int
+    context: SensorEvaluationContext,
+    requests: list[DeckRequest],
+    decks_per_run: int,
+    slots: list[str],
 ) -> list[RunRequest]:
     """New decks found together go in batched runs (partition ranges: the model is loaded once
     per batch); a changed deck, whose partition sits among older ones, gets a run of its own."""
     if not requests:
         return []
-    slots = device_slots(os.environ.get("OSMOSE_GPUS"))
     busy = runs_per_slot(context.instance, slots)
     for kind, keys in (
         ("new", [r.key for r in requests if r.new]),
@@ -108,7 +122,7 @@ def _run_requests(
         if keys:
             context.log.info(f"requesting runs for {len(keys)} {kind} deck(s): {_some(keys)}")
     # Keys that are partitions already keep their place in the partition order: no range.
-    known = set(context.instance.get_dynamic_partitions(documents.name))
+    known = set(context.instance.get_dynamic_partitions(DOCUMENTS))
     fresh = {r.key: r for r in requests if r.new and r.key not in known}
     groups = group_for_runs(list(fresh), decks_per_run, len(slots))
     units = [[fresh[key] for key in group] for group in groups]
@@ -118,7 +132,7 @@ def _run_requests(
 
 
 def _run_request(unit: list[DeckRequest], slot: str) -> RunRequest:
-    tags = {GPU_TAG: slot, "osmose/launched_by": "sensor"}
+    tags = {SLOT_TAG: slot, "osmose/launched_by": "sensor"}
     if len(unit) == 1:
         return RunRequest(partition_key=unit[0].key, run_key=unit[0].run_key, tags=tags)
     digest = hashlib.sha256("\n".join(r.run_key for r in unit).encode()).hexdigest()[:16]
@@ -159,16 +173,17 @@ def _latest_materialization(instance, asset: str, partition: str):
     return records[0] if records else None
 
 
-def _delete_points(context, plan: TickPlan, qdrant: QdrantResource, embedder: EmbedderResource):
+def _delete_points(
+    context: SensorEvaluationContext, plan: TickPlan, qdrant: QdrantResource
+) -> tuple[list[str], list[str]]:
     """Delete the points of removed decks; returns (removed keys, keys to retry next tick)."""
     keys = sorted(plan.removed)
     if not keys:
         return [], []
-    location = qdrant.location(embedder.model)
-    location = replace(location, lock_timeout_s=min(location.lock_timeout_s, REMOVAL_LOCK_WAIT_S))
+    location = qdrant.location()
     done: list[str] = []
     try:
-        with open_index(location) as index:
+        with qdrant.open_index(lock_timeout_s=REMOVAL_LOCK_WAIT_S) as index:
             for key in keys:
                 points = index.delete_document(key)
                 done.append(key)

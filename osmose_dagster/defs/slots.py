@@ -2,7 +2,7 @@
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from ..core.gpu import GPU_TAG
+from ..core.slots import SLOT_TAG
 
 # Runs that hold, or will hold, their slot.
 SLOT_HOLDING_STATUSES = [
@@ -16,7 +16,7 @@ SLOT_HOLDING_STATUSES = [
 def runs_per_slot(instance: DagsterInstance, slots: list[str]) -> dict[str, int]:
     return {
         slot: instance.get_runs_count(
-            RunsFilter(tags={GPU_TAG: slot}, statuses=SLOT_HOLDING_STATUSES)
+            RunsFilter(tags={SLOT_TAG: slot}, statuses=SLOT_HOLDING_STATUSES)
         )
         for slot in slots
     }

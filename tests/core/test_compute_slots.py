@@ -9,25 +9,25 @@ import sys
 import time
 
 import pytest
-
 from conftest import REPO_ROOT
-from osmose_dagster.core.device_lock import hold_slot
+
+from osmose_dagster.core.device import cuda_device_count, device_for_slot
 from osmose_dagster.core.errors import ConfigError
-from osmose_dagster.core.gpu import cuda_device_count, device_for_slot, device_slots
+from osmose_dagster.core.slots import compute_slots, hold_slot, least_busy_slot, spread_over_slots
 
 
 def test_configured_slots():
-    assert device_slots("0,1") == ["0", "1"]
-    assert device_slots(" 2 , 3 ") == ["2", "3"]
-    assert device_slots("cpu:3") == ["cpu-0", "cpu-1", "cpu-2"]
+    assert compute_slots("0,1") == ["0", "1"]
+    assert compute_slots(" 2 , 3 ") == ["2", "3"]
+    assert compute_slots("cpu:3") == ["cpu-0", "cpu-1", "cpu-2"]
     for bad in ("cpu:0", "cpu:x", "gpu0", "0;1"):
         with pytest.raises(ConfigError, match="OSMOSE_GPUS"):
-            device_slots(bad)
+            compute_slots(bad)
 
 
 @pytest.mark.skipif(cuda_device_count() > 0, reason="this machine has a GPU")
 def test_discovery_without_gpus_gives_one_cpu_slot():
-    assert device_slots(None) == ["cpu-0"]
+    assert compute_slots(None) == ["cpu-0"]
 
 
 def test_cpu_slot_runs_on_the_cpu():
@@ -37,7 +37,7 @@ def test_cpu_slot_runs_on_the_cpu():
 
 @pytest.mark.skipif(cuda_device_count() > 0, reason="this machine has a GPU")
 def test_a_gpu_slot_without_cuda_fails_clearly_unless_fallback_is_configured():
-    with pytest.raises(ConfigError, match="given GPU 1 .*OSMOSE_CPU_FALLBACK=1"):
+    with pytest.raises(ConfigError, match=r"given GPU 1 .*OSMOSE_CPU_FALLBACK=1"):
         device_for_slot("1")
     fallback = device_for_slot("1", cpu_fallback=True)
     assert fallback.device == "cpu" and fallback.fell_back_to_cpu
@@ -51,7 +51,7 @@ def test_an_explicit_device_wins_over_the_slot():
 HOLDER = """
 import sys, time
 from pathlib import Path
-from osmose_dagster.core.device_lock import hold_slot
+from osmose_dagster.core.slots import hold_slot
 slot = hold_slot(Path(sys.argv[1]), sys.argv[2].split(","), timeout_s=60)
 print(slot, flush=True)
 time.sleep(600)
@@ -61,7 +61,9 @@ time.sleep(600)
 def _holder(lock_dir, slots: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(lock_dir), slots],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -86,20 +88,32 @@ def test_a_slot_held_by_another_process_is_skipped_then_freed_by_its_death(tmp_p
 
 
 def test_waiting_for_a_busy_slot_is_bounded_and_says_so(tmp_path):
-    from osmose_dagster.core.device_lock import SlotBusyError
+    from osmose_dagster.core.slots import SlotBusyError
 
     holder = _holder(tmp_path, "cpu-0")
     try:
         assert holder.stdout.readline().strip() == "cpu-0"
         code = (
-            "import sys; from pathlib import Path; from osmose_dagster.core.device_lock import hold_slot\n"
+            "import sys; from pathlib import Path; from osmose_dagster.core.slots import hold_slot\n"
             "try:\n hold_slot(Path(sys.argv[1]), ['cpu-0'], timeout_s=1, on_wait=print)\n"
             "except Exception as e: print(type(e).__name__, e)\n"
         )
-        done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO_ROOT,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         told = done.stdout.splitlines()
         assert told[0].startswith("waiting for compute slot cpu-0")
         assert told[-1].startswith(SlotBusyError.__name__) and "cpu-0" in told[-1]
     finally:
         holder.kill()
+
+
+def test_runs_go_to_the_least_busy_slot_counting_this_ticks_assignments():
+    assert least_busy_slot({"0": 2, "1": 1, "2": 1}) == "1"  # tie: the slot listed first
+    assert spread_over_slots(3, ["cpu-0", "cpu-1"], {}) == ["cpu-0", "cpu-1", "cpu-0"]
+    assert spread_over_slots(4, ["0", "1"], {"0": 3}) == ["1", "1", "1", "0"]
+    assert spread_over_slots(0, ["0"], {"0": 9}) == []

@@ -14,9 +14,9 @@ import zlib
 from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT
 from pptx import Presentation
 
-from conftest import REPO_ROOT
 from osmose_dagster.core.errors import (
     ConfigError,
     DeckTooLargeError,
@@ -24,7 +24,7 @@ from osmose_dagster.core.errors import (
 )
 from osmose_dagster.core.pptx_extract import extract_slides
 from osmose_dagster.core.settings import ExtractionLimits, Settings, read_passwords
-from osmose_dagster.crafted_inputs import ODD_NAMES, ZIP_BOMB_BYTES, write_crafted_inputs
+from support.crafted_inputs import ODD_NAMES, ZIP_BOMB_BYTES, write_crafted_inputs
 
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "real"
 MEMORY_BUDGET_BYTES = 2 * 1024**3
@@ -136,7 +136,7 @@ def test_the_zip_bombs_are_small_files_that_really_hold_gigabytes(crafted):
 
 def test_crafted_inputs_command_writes_and_lists_the_files(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "osmose_dagster.crafted_inputs", str(tmp_path)],
+        [sys.executable, str(REPO_ROOT / "tests" / "support" / "crafted_inputs.py"), str(tmp_path)],
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         capture_output=True,
         text=True,
@@ -247,7 +247,7 @@ def test_the_dagster_inbox_resource_carries_the_limits_and_the_password_file(tmp
             "OSMOSE_DECK_PASSWORDS_FILE": str(passwords),
         }
     )
-    inbox = build_definitions(settings, "local").resources["inbox"]
+    inbox = build_definitions(settings).resources["inbox"]
     assert inbox.extraction_limits() == settings.limits
     assert inbox.extraction_limits().max_slides == 7
     assert inbox.deck_passwords_file == str(passwords)  # the path, never the passwords
@@ -311,7 +311,9 @@ def test_a_password_list_reaches_a_child_process_through_the_environment(tmp_pat
     assert ok.get("slides", 0) >= 1, ok
     wrong = password_file(tmp_path, SECRET_WRONG)
     failed = extract_in_child(corpus_file(ENCRYPTED_PPTX), OSMOSE_DECK_PASSWORDS_FILE=str(wrong))
-    assert failed["error"] == "EncryptedDeckError" and "none of the 1 password " in failed["message"]
+    assert (
+        failed["error"] == "EncryptedDeckError" and "none of the 1 password " in failed["message"]
+    )
     assert SECRET_WRONG not in failed["message"]
 
 

@@ -75,7 +75,9 @@ def test_a_pooled_chunk_vector_is_nearest_to_its_own_text(embedder, sample_decks
 
 
 def test_a_slide_too_long_for_the_model_has_its_pieces_encoded(embedder):
-    long_body = [f"Line {i}: the cooling loop in hall {i} ran at {20 + i % 7} degrees." for i in range(60)]
+    long_body = [
+        f"Line {i}: the cooling loop in hall {i} ran at {20 + i % 7} degrees." for i in range(60)
+    ]
     deck = ExtractedDeck("d", "d.pptx", "-", [Slide(1, "Cooling log", long_body)])
     segmented = segment_decks({"d": deck}, embedder, penalty=1.0)
     stats = EncodeStats()

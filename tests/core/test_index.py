@@ -18,9 +18,9 @@ from osmose_dagster.core.index import (
     DocumentPoints,
     IndexLocation,
     VectorIndex,
+    WriteReport,
     collection_name_for,
     open_index,
-    WriteReport,
     point_id,
 )
 from osmose_dagster.core.records import Chunk
@@ -29,10 +29,22 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = "all-MiniLM-L6-v2"
 
 TOPICS = [
-    ("Q3 sales by region", "Total Q3 revenue reached $48.2M; EMEA sales grew 18% after enterprise renewals."),
-    ("Customer churn", "Gross logo churn rose to 6.8%; customers cancel when CRM integrations are missing."),
-    ("GPU quota", "To train models on the cluster, request a GPU quota for your team in the platform portal."),
-    ("Wind energy", "Offshore wind turbines in the North Sea produced 12 TWh of renewable electricity."),
+    (
+        "Q3 sales by region",
+        "Total Q3 revenue reached $48.2M; EMEA sales grew 18% after enterprise renewals.",
+    ),
+    (
+        "Customer churn",
+        "Gross logo churn rose to 6.8%; customers cancel when CRM integrations are missing.",
+    ),
+    (
+        "GPU quota",
+        "To train models on the cluster, request a GPU quota for your team in the platform portal.",
+    ),
+    (
+        "Wind energy",
+        "Offshore wind turbines in the North Sea produced 12 TWh of renewable electricity.",
+    ),
     ("Hiring plan", "We will grow headcount from 412 to 468 employees and hire twenty engineers."),
 ]
 
@@ -89,9 +101,13 @@ def test_replacing_a_document_with_the_same_chunks_changes_nothing(location, dec
         assert index.point_ids("deck-a") == ids_before
 
 
-def test_a_changed_deck_replaces_its_points_and_leaves_other_documents_alone(location, minilm, deck):
+def test_a_changed_deck_replaces_its_points_and_leaves_other_documents_alone(
+    location, minilm, deck
+):
     chunks, vectors = deck
-    other = make_chunks([("Other deck", "Quality inspection found fewer solder defects this month.")])
+    other = make_chunks(
+        [("Other deck", "Quality inspection found fewer solder defects this month.")]
+    )
     other_vectors = minilm.embed_passages([c.text for c in other])
     with open_index(location) as index:
         index.replace_document("deck-a", "a.pptx", chunks, vectors, MODEL)
@@ -151,12 +167,20 @@ def test_opening_the_store_while_another_process_writes_waits_for_it(location, d
     with open_index(location) as index:
         index.replace_document("deck-a", "a.pptx", chunks, vectors, MODEL)
     storage = next(location.path.glob("collection/*/storage.sqlite"))
-    writer = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, sys, time\n"
-        f"db = sqlite3.connect({str(storage)!r}, isolation_level=None)\n"
-        "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(7)\n"
-        "db.execute('COMMIT')\n"
-    )], stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sqlite3, sys, time\n"
+                f"db = sqlite3.connect({str(storage)!r}, isolation_level=None)\n"
+                "db.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(7)\n"
+                "db.execute('COMMIT')\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert writer.stdout.readline().strip() == "locked"
         started = time.monotonic()
@@ -238,7 +262,9 @@ def test_a_collection_refuses_vectors_of_another_dimension(location, deck):
     with open_index(location) as index:
         index.replace_document("deck-a", "a.pptx", chunks, vectors, MODEL)
         with pytest.raises(DimensionMismatchError) as caught:
-            index.replace_document("deck-b", "b.pptx", chunks, wider, "intfloat/multilingual-e5-large")
+            index.replace_document(
+                "deck-b", "b.pptx", chunks, wider, "intfloat/multilingual-e5-large"
+            )
         message = str(caught.value)
         assert location.collection in message
         assert "384" in message and "768" in message
@@ -256,8 +282,16 @@ def test_collection_names_differ_per_model_and_are_valid(tmp_path):
             "/models/intfloat/multilingual-e5-large/",
         )
     }
-    assert len({names["all-MiniLM-L6-v2"], names["intfloat/multilingual-e5-large"],
-                names["intfloat/multilingual-e5-base"]}) == 3
+    assert (
+        len(
+            {
+                names["all-MiniLM-L6-v2"],
+                names["intfloat/multilingual-e5-large"],
+                names["intfloat/multilingual-e5-base"],
+            }
+        )
+        == 3
+    )
     assert collection_name_for("/models/x/e5-large/") == collection_name_for("/models/x/e5-large")
     for model, name in names.items():
         assert re.fullmatch(r"[A-Za-z0-9_-]{1,255}", name), (model, name)
@@ -291,7 +325,9 @@ def test_search_ranks_the_chunk_on_the_asked_topic_first(location, minilm, deck)
             assert top.text == want.text, (question, [h.title for h in hits])
             assert (top.document, top.file) == ("deck-a", "a.pptx")
             assert (top.first_slide, top.last_slide, top.title) == (
-                want.first_slide, want.last_slide, want.title
+                want.first_slide,
+                want.last_slide,
+                want.title,
             )
             assert hits[0].score >= hits[1].score >= hits[2].score
 
@@ -324,9 +360,11 @@ def test_a_second_process_waits_for_the_embedded_store_or_fails_clearly(tmp_path
         assert holder.stdout.readline().strip() == "ready"
 
         started = time.monotonic()
-        with pytest.raises(IndexBusyError) as caught:
-            with open_index(IndexLocation(collection="c", path=store, lock_timeout_s=1)):
-                pass
+        with (
+            pytest.raises(IndexBusyError) as caught,
+            open_index(IndexLocation(collection="c", path=store, lock_timeout_s=1)),
+        ):
+            pass
         assert time.monotonic() - started < 10
         message = str(caught.value)
         assert str(store) in message and "QDRANT_URL" in message

@@ -352,7 +352,7 @@ def test_fifo_is_refused_without_blocking(tmp_path):
 
 
 def test_missing_file_raises_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere.pptx"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.pptx"):
         extract_slides(tmp_path / "nowhere.pptx")
 
 
@@ -421,7 +421,7 @@ def test_legacy_ppt_is_converted_with_the_given_soffice(tmp_path):
 
 def test_failing_conversion_raises_conversion_error(tmp_path):
     soffice = fake_soffice(tmp_path, 'echo "Error: source file could not be loaded" >&2\nexit 1\n')
-    with pytest.raises(ConversionError, match="strict.pptx.*could not be loaded"):
+    with pytest.raises(ConversionError, match=r"strict\.pptx.*could not be loaded"):
         extract_slides(strict_deck(tmp_path / "strict.pptx"), soffice=soffice)
 
 
@@ -432,7 +432,7 @@ def test_conversion_writing_garbage_raises_conversion_error(tmp_path):
         'for arg in "$@"; do [ "$previous" = "--outdir" ] && outdir="$arg"; previous="$arg"; done\n'
         'echo garbage > "$outdir/strict.pptx"\n',
     )
-    with pytest.raises(ConversionError, match="strict.pptx"):
+    with pytest.raises(ConversionError, match=r"strict\.pptx"):
         extract_slides(strict_deck(tmp_path / "strict.pptx"), soffice=soffice)
 
 

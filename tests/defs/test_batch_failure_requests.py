@@ -9,15 +9,15 @@ import os
 
 from dagster import DagsterEventType, build_run_status_sensor_context
 
-from osmose_dagster.core.documents import add_to_inbox
+from osmose_dagster.core.inbox_files import add_to_inbox
 from osmose_dagster.core.settings import Settings
+from osmose_dagster.definitions import build_definitions
 from osmose_dagster.defs.batch_failures import (
     RANGE_END_TAG,
     RANGE_START_TAG,
     SPLIT_FROM_TAG,
     rerun_batch_without_bad_documents,
 )
-from osmose_dagster.definitions import build_definitions
 from osmose_dagster.runner import get_instance
 
 

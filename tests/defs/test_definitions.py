@@ -6,9 +6,8 @@ import json
 import subprocess
 import sys
 
-from dagster import AssetKey, DynamicPartitionsDefinition
-
 from conftest import REPO_ROOT
+from dagster import AssetKey, DynamicPartitionsDefinition
 
 
 def test_loading_the_definitions_imports_neither_torch_nor_sentence_transformers():
@@ -35,7 +34,9 @@ def test_five_partitioned_assets_two_checks_one_job_in_process(osmose_home):
         assert AssetKey(upstream) in graph.get(AssetKey(downstream)).parent_keys
     for name in names:
         partitions = graph.get(AssetKey(name)).partitions_def
-        assert isinstance(partitions, DynamicPartitionsDefinition) and partitions.name == "documents"
+        assert (
+            isinstance(partitions, DynamicPartitionsDefinition) and partitions.name == "documents"
+        )
     checks = {key.name for key in graph.asset_check_keys}
     assert checks == {"vectors_are_valid", "points_match_chunks"}
     job = defs.resolve_job_def("ingest_documents")

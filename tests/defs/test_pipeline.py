@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from pptx import Presentation
 
-from osmose_dagster.core.documents import add_to_inbox
 from osmose_dagster.core.embed import forget_recent_vectors
+from osmose_dagster.core.inbox_files import add_to_inbox
 from osmose_dagster.core.index import open_index
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.definitions import build_definitions
@@ -41,7 +41,7 @@ def ingested(tmp_path_factory, sample_decks):
 
 def _index(settings: Settings):
     resources = build_definitions(settings).resources
-    return open_index(resources["qdrant"].location(resources["embedder"].model))
+    return open_index(resources["qdrant"].location())
 
 
 def _search(settings: Settings, query: str, limit: int = 3):
@@ -65,7 +65,9 @@ def test_every_deck_materializes_all_five_assets_and_passes_its_checks(ingested)
         assert run.tags["dagster/partition"] == outcome.document
         slides = len(Presentation(settings.inbox / outcome.document).slides)
         assert outcome.metadata["extracted_slides"]["slides"] == slides
-        assert outcome.metadata["qdrant_index"]["points"] == outcome.metadata["embeddings"]["vectors"]
+        assert (
+            outcome.metadata["qdrant_index"]["points"] == outcome.metadata["embeddings"]["vectors"]
+        )
 
 
 def test_ui_metadata_shows_segments_model_and_timing(ingested):
@@ -76,12 +78,15 @@ def test_ui_metadata_shows_segments_model_and_timing(ingested):
     assert "GPU" in table
     embedded = outcome.metadata["embeddings"]
     assert embedded["model"] == "all-MiniLM-L6-v2"
-    assert embedded["device"] == "cpu"
     assert embedded["dimension"] == 384
+    # The encoding happens while segmenting: its figures are there, not on `embeddings`.
     segmented = outcome.metadata["topic_segments"]
-    assert segmented["slides_embedded"] > 0 and segmented["slide_embedding_seconds"] > 0
-    assert embedded["texts_encoded"] == 0 and embedded["embedding_seconds"] == 0
-    assert embedded["peak_memory_mib"] > 100  # on the CPU: the run process's peak RSS
+    assert segmented["model"] == "all-MiniLM-L6-v2" and segmented["device"] == "cpu"
+    slides = outcome.metadata["extracted_slides"]["slides"]
+    assert 0 < segmented["texts_encoded"] <= slides and segmented["encoding_seconds"] > 0
+    assert segmented["texts_per_second"] > 0 and segmented["batch_size"] == 64
+    assert segmented["peak_memory_mib"] > 100  # on the CPU: the run process's peak RSS
+    assert not {"texts_per_second", "embedding_seconds", "batch_size", "device"} & set(embedded)
     assert outcome.metadata["extracted_slides"]["characters"] > 1000
 
 
@@ -89,10 +94,10 @@ def test_no_slide_is_embedded_a_second_time(ingested):
     _, outcomes = ingested
     for outcome in outcomes.values():
         segmented, embedded = outcome.metadata["topic_segments"], outcome.metadata["embeddings"]
-        assert 0 < segmented["slides_embedded"] <= outcome.metadata["extracted_slides"]["slides"]
+        assert 0 < segmented["texts_encoded"] <= outcome.metadata["extracted_slides"]["slides"]
         # Chunk vectors come from the slide vectors segmentation computed in the same run.
-        assert embedded["texts_encoded"] == 0
-        assert embedded["vectors_reused_from_segmentation"] >= embedded["vectors"] > 0
+        assert embedded["long_slide_pieces_encoded"] == 0
+        assert embedded["slide_vectors_pooled"] >= embedded["vectors"] > 0
 
 
 def test_each_run_leaves_a_prometheus_textfile_with_its_figures(ingested):
@@ -128,7 +133,7 @@ def test_search_ranks_the_deck_about_the_query_first(ingested, query, deck):
 
 
 def test_asset_values_are_files_a_person_can_open(ingested):
-    settings, outcomes = ingested
+    settings, _outcomes = ingested
     key = "quarterly_review_en.pptx"
     slides = json.loads((settings.asset_storage / "extracted_slides" / f"{key}.json").read_text())
     assert slides["slides"][0]["number"] == 1
@@ -138,7 +143,7 @@ def test_asset_values_are_files_a_person_can_open(ingested):
 
 
 def test_reingesting_an_unchanged_deck_changes_nothing(ingested):
-    settings, outcomes = ingested
+    settings, _outcomes = ingested
     key = "produktion_qualitaet_de.pptx"
     with _index(settings) as index:
         before = index.point_ids(key)
@@ -160,7 +165,9 @@ def _write_deck(path: Path, slides: list[tuple[str, str]]) -> Path:
     return path
 
 
-def test_changed_deck_replaces_its_points_and_removal_deletes_them(osmose_home, tmp_path, sample_decks):
+def test_changed_deck_replaces_its_points_and_removal_deletes_them(
+    osmose_home, tmp_path, sample_decks
+):
     settings = Settings.from_env()
     other = add_to_inbox(settings.inbox, sample_decks["quarterly_review_en.pptx"])
     deck = _write_deck(
@@ -173,7 +180,9 @@ def test_changed_deck_replaces_its_points_and_removal_deletes_them(osmose_home, 
         old_ids = index.point_ids(key)
         other_ids = index.point_ids(other)
 
-    _write_deck(deck, [("Sourdough baking", "Feed the starter with rye flour twelve hours before.")])
+    _write_deck(
+        deck, [("Sourdough baking", "Feed the starter with rye flour twelve hours before.")]
+    )
     add_to_inbox(settings.inbox, deck)
     (changed,) = materialize_documents([key], settings)
     assert changed.success

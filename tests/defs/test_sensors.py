@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT
 from dagster import (
     AddDynamicPartitionsRequest,
     DagsterRun,
@@ -19,15 +20,12 @@ from dagster import (
 )
 from dagster._core.utils import make_new_run_id
 
-from osmose_dagster.core.gpu import GPU_TAG
 from osmose_dagster.core.index import open_index
 from osmose_dagster.core.records import Chunk
 from osmose_dagster.core.settings import Settings
+from osmose_dagster.core.slots import SLOT_TAG
 from osmose_dagster.definitions import build_definitions
-from osmose_dagster.sensor_ticks import SensorTicks as Ticks
-
-from conftest import REPO_ROOT
-
+from support.sensor_ticks import SensorTicks as Ticks
 
 
 @pytest.fixture
@@ -65,7 +63,7 @@ def test_new_decks_add_partitions_and_runs_spread_over_gpu_slots(setup):
             job_name="ingest_documents",
             run_id=make_new_run_id(),
             status=DagsterRunStatus.STARTED,
-            tags={GPU_TAG: "cpu-0"},
+            tags={SLOT_TAG: "cpu-0"},
         )
     )
     ticks = Ticks(defs, instance)
@@ -80,7 +78,7 @@ def test_new_decks_add_partitions_and_runs_spread_over_gpu_slots(setup):
     batch, single = first.run_requests
     assert batch.partition_key_range == ("budget.pptx", "sales/q3.pptx")
     assert single.partition_key == "sales/q4.PPTX"
-    assert [r.tags[GPU_TAG] for r in first.run_requests] == ["cpu-1", "cpu-0"]
+    assert [r.tags[SLOT_TAG] for r in first.run_requests] == ["cpu-1", "cpu-0"]
     assert requests_of(first, AddDynamicPartitionsRequest) == [keys]
     assert ticks.partitions() == keys
 
@@ -106,7 +104,7 @@ def test_a_removed_deck_loses_its_partition_and_its_points(setup, embedder):
     assert len(ticks.tick().run_requests) == 2
 
     # Index both documents where the sensor looks (the same store and collection as the assets).
-    location = defs.resources["qdrant"].location(defs.resources["embedder"].model)
+    location = defs.resources["qdrant"].location()
     texts = ["Quarterly revenue grew in EMEA.", "GPU quota is requested per team."]
     chunks = [Chunk(0, i, i + 1, i + 1, f"slide {i + 1}", text) for i, text in enumerate(texts)]
     vectors = embedder.embed_passages(texts)
@@ -201,8 +199,10 @@ def test_decks_indexed_together_by_a_batch_get_no_second_run(setup, sample_decks
     instance.add_dynamic_partitions("documents", keys)
     result = defs.resolve_job_def("ingest_documents").execute_in_process(
         instance=instance,
-        tags={"dagster/asset_partition_range_start": "a.pptx",
-              "dagster/asset_partition_range_end": "b.pptx"},
+        tags={
+            "dagster/asset_partition_range_start": "a.pptx",
+            "dagster/asset_partition_range_end": "b.pptx",
+        },
     )
     assert result.success
     ticks = Ticks(defs, instance)  # a fresh cursor, as after a reset

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from osmose_dagster.core.gpu import GPU_TAG, device_slots
-from osmose_dagster.defs.run_launcher import device_requests_for
+from osmose_dagster.core.slots import SLOT_TAG, compute_slots
+from osmose_dagster.instance.run_launcher import device_requests_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_SERVICES = ["code", "webserver", "daemon"]
@@ -87,11 +87,26 @@ def test_services_images_and_commands(compose):
         assert service["restart"] == "unless-stopped"
 
     assert services["code"]["command"] == [
-        "dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000",
-        "-m", "osmose_dagster.definitions", "--location-name", "osmose_dagster",
+        "dagster",
+        "code-server",
+        "start",
+        "-h",
+        "0.0.0.0",
+        "-p",
+        "4000",
+        "-m",
+        "osmose_dagster.definitions",
+        "--location-name",
+        "osmose_dagster",
     ]
     assert services["webserver"]["command"] == [
-        "dagster-webserver", "-h", "0.0.0.0", "-p", "3000", "-w", "deploy/workspace.yaml"
+        "dagster-webserver",
+        "-h",
+        "0.0.0.0",
+        "-p",
+        "3000",
+        "-w",
+        "deploy/workspace.yaml",
     ]
     assert services["daemon"]["command"] == ["dagster-daemon", "run", "-w", "deploy/workspace.yaml"]
 
@@ -128,7 +143,12 @@ def test_nothing_starts_before_what_it_needs_is_healthy(compose):
     assert needs["postgres"] == needs["qdrant"] == {}
 
     assert services["code"]["healthcheck"]["test"] == [
-        "CMD", "dagster", "api", "grpc-health-check", "-p", "4000"
+        "CMD",
+        "dagster",
+        "api",
+        "grpc-health-check",
+        "-p",
+        "4000",
     ]
     assert services["daemon"]["healthcheck"]["test"] == ["CMD", "dagster-daemon", "liveness-check"]
     assert "pg_isready" in services["postgres"]["healthcheck"]["test"][1]
@@ -136,7 +156,9 @@ def test_nothing_starts_before_what_it_needs_is_healthy(compose):
 
 def test_only_loopback_ports_are_published(compose):
     published = {
-        name: service["ports"] for name, service in compose["services"].items() if "ports" in service
+        name: service["ports"]
+        for name, service in compose["services"].items()
+        if "ports" in service
     }
     assert published["webserver"] == ["127.0.0.1:3000:3000"]
     for name, ports in published.items():
@@ -151,13 +173,20 @@ def test_volumes_of_the_services_and_of_the_run_containers(compose, launcher):
     # Fixed names, so that deploy/dagster.yaml can mount the same ones into run containers.
     names = {key: spec["name"] for key, spec in volumes.items()}
     assert names == {
-        "postgres": "osmose_postgres", "qdrant": "osmose_qdrant",
-        "qdrant_snapshots": "osmose_qdrant_snapshots", "data": "osmose_data",
-        "dagster_storage": "osmose_dagster_storage", "inbox": "osmose_inbox",
+        "postgres": "osmose_postgres",
+        "qdrant": "osmose_qdrant",
+        "qdrant_snapshots": "osmose_qdrant_snapshots",
+        "data": "osmose_data",
+        "dagster_storage": "osmose_dagster_storage",
+        "inbox": "osmose_inbox",
         "models": "osmose_models",
     }
     # The drop folder and the model cache are host folders.
-    assert volumes["inbox"]["driver_opts"] == {"type": "none", "o": "bind", "device": "/srv/osmose/inbox"}
+    assert volumes["inbox"]["driver_opts"] == {
+        "type": "none",
+        "o": "bind",
+        "device": "/srv/osmose/inbox",
+    }
     assert volumes["models"]["driver_opts"]["device"] == "/srv/osmose/models"
     custom = _compose("docker-compose.yml", env={"OSMOSE_MODELS_DIR": "/mnt/models"})
     assert custom["volumes"]["models"]["driver_opts"]["device"] == "/mnt/models"
@@ -203,13 +232,16 @@ def test_gpus_are_requested_per_run_by_the_launcher_not_by_the_services(compose,
     for name in ALWAYS_UP:
         assert "deploy" not in services[name], f"{name} would hold GPUs for its whole life"
         assert "runtime" not in services[name]
-    assert launcher["module"] == "osmose_dagster.defs.run_launcher"
+    assert launcher["module"] == "osmose_dagster.instance.run_launcher"
     assert launcher["class"] == "GpuDockerRunLauncher"
     assert "device_requests" not in launcher["config"]["container_kwargs"]
     # OSMOSE_GPUS=0,1 -> runs tagged 0 and 1 -> one device each.
-    for slot in device_slots(_compose("docker-compose.yml", env={"OSMOSE_GPUS": "0,1"})
-                             ["services"]["daemon"]["environment"]["OSMOSE_GPUS"]):
-        [request] = device_requests_for({GPU_TAG: slot})
+    for slot in compute_slots(
+        _compose("docker-compose.yml", env={"OSMOSE_GPUS": "0,1"})["services"]["daemon"][
+            "environment"
+        ]["OSMOSE_GPUS"]
+    ):
+        [request] = device_requests_for({SLOT_TAG: slot})
         assert request["DeviceIDs"] == [slot]
     # The optional check reserves every GPU, once, to show the toolkit works.
     [device] = services["gpu-check"]["deploy"]["resources"]["reservations"]["devices"]
@@ -217,28 +249,35 @@ def test_gpus_are_requested_per_run_by_the_launcher_not_by_the_services(compose,
 
 
 def test_the_cpu_override_runs_the_same_files_without_gpus():
-    compose = _compose("docker-compose.yml", "docker-compose.cpu.yml", env={"OSMOSE_CPU_SLOTS": "2"})
+    compose = _compose(
+        "docker-compose.yml", "docker-compose.cpu.yml", env={"OSMOSE_CPU_SLOTS": "2"}
+    )
     for name in DAGSTER_SERVICES:
         service = compose["services"][name]
         assert service["environment"]["OSMOSE_GPUS"] == "cpu:2"
         assert service["environment"]["OSMOSE_DEPLOYMENT"] == "production"  # rest kept
         assert service["build"]["args"]["TORCH_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
         assert service["build"]["context"] == "."
-    slots = device_slots(compose["services"]["daemon"]["environment"]["OSMOSE_GPUS"])
+    slots = compute_slots(compose["services"]["daemon"]["environment"]["OSMOSE_GPUS"])
     assert slots == ["cpu-0", "cpu-1"]
-    assert all(device_requests_for({GPU_TAG: slot}) == [] for slot in slots)
+    assert all(device_requests_for({SLOT_TAG: slot}) == [] for slot in slots)
 
 
 def test_the_dockerfile():
     text = (REPO_ROOT / "Dockerfile").read_text()
     lines = [line.strip() for line in text.replace("\\\n", " ").splitlines()]
     assert "FROM python:3.11-slim" in lines
-    assert lines[-1].startswith("CMD") or any(l.startswith("CMD") for l in lines)
-    users = [l for l in lines if l.startswith("USER ")]
+    assert lines[-1].startswith("CMD") or any(line.startswith("CMD") for line in lines)
+    users = [line for line in lines if line.startswith("USER ")]
     assert users == ["USER osmose"]  # runs as non-root
-    env = " ".join(l for l in lines if l.startswith("ENV "))
-    for setting in ["OSMOSE_HOME=/data", "DAGSTER_HOME=/opt/dagster/home", "HF_HOME=/models",
-                    "HF_HUB_OFFLINE=1", "OSMOSE_MODEL=intfloat/multilingual-e5-large"]:
+    env = " ".join(line for line in lines if line.startswith("ENV "))
+    for setting in [
+        "OSMOSE_HOME=/data",
+        "DAGSTER_HOME=/opt/dagster/home",
+        "HF_HOME=/models",
+        "HF_HUB_OFFLINE=1",
+        "OSMOSE_MODEL=intfloat/multilingual-e5-large",
+    ]:
         assert setting in env.split(), setting
     # The instance config is the production one; the workspace path of the commands resolves.
     assert 'cp deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml"' in text
@@ -253,7 +292,7 @@ def test_the_dockerfile():
 class _Stub(http.server.BaseHTTPRequestHandler):
     status = 200
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.send_response(self.status if self.path in ("/readyz", "/server_info") else 404)
         self.end_headers()
         self.wfile.write(b"ok")

@@ -35,9 +35,9 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 from dagster._core.launcher import DefaultRunLauncher
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
-from osmose_dagster.core.gpu import GPU_TAG
-from osmose_dagster.defs.run_coordinator import GpuSlotRunCoordinator
-from osmose_dagster.defs.run_launcher import GpuDockerRunLauncher
+from osmose_dagster.core.slots import SLOT_TAG
+from osmose_dagster.instance.run_coordinator import GpuSlotRunCoordinator
+from osmose_dagster.instance.run_launcher import GpuDockerRunLauncher
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
@@ -96,7 +96,9 @@ def test_the_production_instance_as_written_loads_against_postgres(pg_env, tmp_p
         assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
         assert isinstance(instance.run_coordinator, GpuSlotRunCoordinator)
         limits = instance.run_coordinator.get_run_queue_config().tag_concurrency_limits
-        assert limits == [{"key": GPU_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+        assert limits == [
+            {"key": SLOT_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+        ]
         launcher = instance.run_launcher
         assert isinstance(launcher, GpuDockerRunLauncher)
         assert launcher.image == "osmose-dagster:test"  # from DAGSTER_CURRENT_IMAGE
@@ -122,7 +124,9 @@ def _wait(condition, timeout_s: float, what: str, logs: Path):
         if value:
             return value
         time.sleep(1)
-    tails = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs.glob("*.log"))
+    tails = "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs.glob("*.log")
+    )
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}\n{tails}")
 
 
@@ -162,10 +166,16 @@ def test_a_queued_run_is_dequeued_and_executed_by_a_real_daemon_on_postgres(
     processes: list[subprocess.Popen] = []
 
     def spawn(name: str, command: list[str]) -> None:
-        log = open(logs / f"{name}.log", "ab")
+        log = open(logs / f"{name}.log", "ab")  # noqa: SIM115 (the child writes to it)
         processes.append(
-            subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+            subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         )
 
     def healthy(command: list[str]) -> bool:
@@ -174,11 +184,31 @@ def test_a_queued_run_is_dequeued_and_executed_by_a_real_daemon_on_postgres(
     instance = None
     try:
         # docker-compose.yml's `code` command and healthcheck, on loopback.
-        spawn("code", [str(BIN / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(port),
-                       "-m", "osmose_dagster.definitions", "--location-name", "osmose_dagster"])
-        _wait(lambda: healthy([str(BIN / "dagster"), "api", "grpc-health-check", "-p", str(port)]),
-              90, "the code server's health check", logs)
-        spawn("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(tmp_path / "workspace.yaml")])
+        spawn(
+            "code",
+            [
+                str(BIN / "dagster"),
+                "code-server",
+                "start",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-m",
+                "osmose_dagster.definitions",
+                "--location-name",
+                "osmose_dagster",
+            ],
+        )
+        _wait(
+            lambda: healthy([str(BIN / "dagster"), "api", "grpc-health-check", "-p", str(port)]),
+            90,
+            "the code server's health check",
+            logs,
+        )
+        spawn(
+            "daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(tmp_path / "workspace.yaml")]
+        )
 
         shutil.copyfile(sample_decks["energie_renouvelable_fr.pptx"], inbox / "energie.pptx")
 
@@ -195,7 +225,7 @@ def test_a_queued_run_is_dequeued_and_executed_by_a_real_daemon_on_postgres(
         assert run.status == DagsterRunStatus.SUCCESS, (logs / "daemon.log").read_text()[-3000:]
         assert run.job_name == "ingest_documents"
         assert run.tags["dagster/partition"] == "energie.pptx"
-        assert run.tags[GPU_TAG] == "cpu-0"
+        assert run.tags[SLOT_TAG] == "cpu-0"
         # It went through the queue, and the daemon (the only one that launches queued runs)
         # took it out: enqueued, then starting, then success.
         events = [
@@ -203,8 +233,11 @@ def test_a_queued_run_is_dequeued_and_executed_by_a_real_daemon_on_postgres(
             for e in instance.all_logs(run.run_id)
             if e.dagster_event is not None
         ]
-        order = [DagsterEventType.RUN_ENQUEUED, DagsterEventType.RUN_STARTING,
-                 DagsterEventType.RUN_SUCCESS]
+        order = [
+            DagsterEventType.RUN_ENQUEUED,
+            DagsterEventType.RUN_STARTING,
+            DagsterEventType.RUN_SUCCESS,
+        ]
         assert [e for e in events if e in order] == order
         # docker-compose.yml's daemon healthcheck passes against this instance.
         assert healthy([str(BIN / "dagster-daemon"), "liveness-check"])

@@ -23,8 +23,8 @@ from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
 from dagster._core.test_utils import create_run_for_test, instance_for_test
 from dagster_docker.container_context import DockerContainerContext
 
-from osmose_dagster.core.gpu import GPU_TAG
-from osmose_dagster.defs.run_launcher import GpuDockerRunLauncher, with_run_gpu
+from osmose_dagster.core.slots import SLOT_TAG
+from osmose_dagster.instance.run_launcher import GpuDockerRunLauncher, with_run_gpu
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = yaml.safe_load((REPO_ROOT / "deploy" / "dagster.yaml").read_text())["run_launcher"]
@@ -61,7 +61,7 @@ def _configured() -> DockerContainerContext:
 
 
 def test_a_run_tagged_gpu_1_gets_device_1_and_only_device_1():
-    context = with_run_gpu(_configured(), {GPU_TAG: "1"}, environ=DAEMON_ENV)
+    context = with_run_gpu(_configured(), {SLOT_TAG: "1"}, environ=DAEMON_ENV)
 
     requests = context.container_kwargs["device_requests"]
     assert len(requests) == 1
@@ -75,7 +75,9 @@ def test_a_run_tagged_gpu_1_gets_device_1_and_only_device_1():
     assert context.networks == ["osmose"]
 
 
-@pytest.mark.parametrize("tags", [{GPU_TAG: "cpu-0"}, {GPU_TAG: "cpu-3"}, {}], ids=["cpu-0", "cpu-3", "untagged"])
+@pytest.mark.parametrize(
+    "tags", [{SLOT_TAG: "cpu-0"}, {SLOT_TAG: "cpu-3"}, {}], ids=["cpu-0", "cpu-3", "untagged"]
+)
 def test_cpu_slots_and_untagged_runs_get_no_device_request(tags):
     context = with_run_gpu(_configured(), tags, environ=DAEMON_ENV)
 
@@ -84,7 +86,9 @@ def test_cpu_slots_and_untagged_runs_get_no_device_request(tags):
 
 
 def test_an_explicit_osmose_device_is_left_to_the_operator():
-    context = with_run_gpu(_configured(), {GPU_TAG: "2"}, environ={**DAEMON_ENV, "OSMOSE_DEVICE": "cpu"})
+    context = with_run_gpu(
+        _configured(), {SLOT_TAG: "2"}, environ={**DAEMON_ENV, "OSMOSE_DEVICE": "cpu"}
+    )
     assert context.container_kwargs["device_requests"][0]["DeviceIDs"] == ["2"]
     assert not any(v.startswith("OSMOSE_DEVICE=") for v in context.env_vars)
 
@@ -92,7 +96,8 @@ def test_an_explicit_osmose_device_is_left_to_the_operator():
 def test_device_requests_in_the_launcher_config_are_refused():
     with pytest.raises(ValueError, match="osmose/gpu"):
         GpuDockerRunLauncher(
-            image=IMAGE, container_kwargs={"device_requests": [{"count": -1, "capabilities": [["gpu"]]}]}
+            image=IMAGE,
+            container_kwargs={"device_requests": [{"count": -1, "capabilities": [["gpu"]]}]},
         )
 
 
@@ -135,13 +140,15 @@ def test_launching_runs_sends_the_engine_exactly_their_gpu(monkeypatch, tmp_path
         assert isinstance(launcher, GpuDockerRunLauncher)
         bodies = {}
         for slot in ["1", "cpu-0", None]:
-            tags = {GPU_TAG: slot} if slot else {}
+            tags = {SLOT_TAG: slot} if slot else {}
             run = create_run_for_test(
                 instance, job_name="ingest_documents", tags=tags, job_code_origin=origin
             )
             launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=None))
             bodies[slot] = engine.created[-1]
-            assert instance.get_run_by_id(run.run_id).tags["docker/container_id"] == engine.started[-1]
+            assert (
+                instance.get_run_by_id(run.run_id).tags["docker/container_id"] == engine.started[-1]
+            )
 
     gpu = bodies["1"]
     assert gpu["Image"] == IMAGE

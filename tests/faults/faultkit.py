@@ -6,6 +6,7 @@ No mocks: every fault is a real one (SIGKILL, a closed port, a held lock, a dele
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -51,10 +52,8 @@ def start_osmose(home: Path, logs: Path, *args: str, **extra: str) -> subprocess
 
 def kill_group(process: subprocess.Popen) -> int:
     """SIGKILL the process and everything in its group; returns its exit status."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return process.wait(timeout=60)
 
 
@@ -122,7 +121,9 @@ def chunk_ids(home: Path, key: str) -> list[str]:
     from osmose_dagster.core.index import point_id
     from osmose_dagster.core.records import SegmentedDeck
 
-    deck = TypeAdapter(SegmentedDeck).validate_json(asset_file(home, "topic_segments", key).read_bytes())
+    deck = TypeAdapter(SegmentedDeck).validate_json(
+        asset_file(home, "topic_segments", key).read_bytes()
+    )
     return [point_id(key, chunk) for chunk in deck.chunks]
 
 

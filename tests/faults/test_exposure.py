@@ -14,13 +14,17 @@ import re
 import shlex
 
 import yaml
-
 from conftest import REPO_ROOT
 
 
 def test_the_local_ui_binds_loopback_only():
     script = (REPO_ROOT / "scripts" / "ui.sh").read_text()
-    launches = [line for line in script.splitlines() if re.search(r"dagster(-webserver)?\s+dev|dagster-webserver", line) and not line.lstrip().startswith("#")]
+    launches = [
+        line
+        for line in script.splitlines()
+        if re.search(r"dagster(-webserver)?\s+dev|dagster-webserver", line)
+        and not line.lstrip().startswith("#")
+    ]
     assert launches, "scripts/ui.sh starts no webserver"
     for line in launches:
         words = shlex.split(line)
@@ -35,11 +39,17 @@ def test_compose_publishes_on_loopback_only():
         services = (yaml.safe_load(path.read_text()) or {}).get("services", {})
         for name, service in services.items():
             for port in service.get("ports", []) or []:
-                text = port if isinstance(port, str) else f"{port.get('host_ip')}:{port.get('published')}"
+                text = (
+                    port
+                    if isinstance(port, str)
+                    else f"{port.get('host_ip')}:{port.get('published')}"
+                )
                 assert text.startswith("127.0.0.1:"), f"{path.name}: {name} publishes {port}"
             if name in ("code", "postgres", "daemon"):
                 assert not service.get("ports"), f"{path.name}: {name} must not be published"
             if "expose" in service:
                 assert all("0.0.0.0" not in str(p) for p in service["expose"])
-    webserver = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]["webserver"]
+    webserver = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"][
+        "webserver"
+    ]
     assert webserver["ports"] == ["127.0.0.1:3000:3000"]

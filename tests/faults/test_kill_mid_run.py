@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from faultkit import (
     asset_file,
     chunk_ids,
@@ -51,7 +50,10 @@ def test_kill_9_mid_embedding_and_mid_write_then_rerun_converges(tmp_path, sampl
 
     # 2. A, version 2 (100 slides), killed mid-embedding.
     new_a = write_big_deck(tmp_path / "v2" / A, BIG_SLIDES, seed=77)
-    segments, vectors = asset_file(home, "topic_segments", A), asset_file(home, "embeddings", A, ".npy")
+    segments, vectors = (
+        asset_file(home, "topic_segments", A),
+        asset_file(home, "embeddings", A, ".npy"),
+    )
     segments_before, vectors_before = mtime(segments), mtime(vectors)
     run = start_osmose(home, tmp_path / "run2", "ingest", str(new_a), "--json")
     try:
@@ -84,11 +86,16 @@ def test_kill_9_mid_embedding_and_mid_write_then_rerun_converges(tmp_path, sampl
     assert set(mid_write) == {A, C}
     held = set(mid_write[A])
     assert held <= old_ids | new_ids, "points that belong to no version of A"
-    assert old_ids <= held or held == new_ids, "A's old version was partly removed, new one incomplete"
+    assert old_ids <= held or held == new_ids, (
+        "A's old version was partly removed, new one incomplete"
+    )
     phase = (
-        "nothing new written yet" if held == old_ids
-        else "old and part of new" if old_ids < held and not new_ids <= held
-        else "old and all of new (stale not yet removed)" if held == old_ids | new_ids
+        "nothing new written yet"
+        if held == old_ids
+        else "old and part of new"
+        if old_ids < held and not new_ids <= held
+        else "old and all of new (stale not yet removed)"
+        if held == old_ids | new_ids
         else "new only (run had finished writing)"
     )
     print(f"kill in qdrant_index landed at: {phase} ({len(held & new_ids)}/{len(new_ids)} new)")

@@ -37,7 +37,7 @@ def indexed(osmose_home, monkeypatch, embedder):
         path.write_bytes(f"deck {i}".encode())
         os.utime(path, ns=(old, old))
     defs = build_definitions(settings)
-    location = defs.resources["qdrant"].location(defs.resources["embedder"].model)
+    location = defs.resources["qdrant"].location()
     texts = ["Quarterly revenue grew in EMEA."]
     vectors = embedder.embed_passages(texts)
     with open_index(location) as index:
@@ -47,8 +47,15 @@ def indexed(osmose_home, monkeypatch, embedder):
         state = {"cursor": None}
 
         def tick():
-            with build_sensor_context(instance_ref=instance.get_ref(), definitions=defs,
-                                      resources=defs.resources, cursor=state["cursor"]) as context:
+            # The code location as (re)started with the environment of the moment: the sensor's
+            # settings, OSMOSE_ALLOW_MASS_REMOVAL included, are read when it loads.
+            defs = build_definitions(Settings.from_env())
+            with build_sensor_context(
+                instance_ref=instance.get_ref(),
+                definitions=defs,
+                resources=defs.resources,
+                cursor=state["cursor"],
+            ) as context:
                 data = defs.resolve_sensor_def("ingest_new_decks").evaluate_tick(context)
             state["cursor"] = data.cursor
             return data
@@ -63,8 +70,12 @@ def indexed(osmose_home, monkeypatch, embedder):
 
 
 def _deleted(data) -> list[str]:
-    return [k for r in data.dynamic_partitions_requests
-            if isinstance(r, DeleteDynamicPartitionsRequest) for k in r.partition_keys]
+    return [
+        k
+        for r in data.dynamic_partitions_requests
+        if isinstance(r, DeleteDynamicPartitionsRequest)
+        for k in r.partition_keys
+    ]
 
 
 @pytest.mark.timeout(300)

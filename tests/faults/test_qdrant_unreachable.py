@@ -18,7 +18,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from faultkit import osmose
 
 SECRET = "some-secret-value-123"
@@ -37,11 +36,7 @@ def osmose_lines(stderr: str) -> list[str]:
 
 
 def files_containing(root: Path, needle: bytes) -> list[str]:
-    return [
-        str(path)
-        for path in root.rglob("*")
-        if path.is_file() and needle in path.read_bytes()
-    ]
+    return [str(path) for path in root.rglob("*") if path.is_file() and needle in path.read_bytes()]
 
 
 @pytest.mark.timeout(600)
@@ -51,8 +46,13 @@ def test_ingest_fails_clearly_when_the_server_is_unreachable_and_never_shows_the
     home = tmp_path / "home"
     port = closed_port()
     done = osmose(
-        home, "ingest", str(sample_decks[DECK]), "--json",
-        QDRANT_URL=f"http://127.0.0.1:{port}", QDRANT_API_KEY=SECRET, OSMOSE_QDRANT_RETRIES="1",
+        home,
+        "ingest",
+        str(sample_decks[DECK]),
+        "--json",
+        QDRANT_URL=f"http://127.0.0.1:{port}",
+        QDRANT_API_KEY=SECRET,
+        OSMOSE_QDRANT_RETRIES="1",
     )
     assert done.returncode == 1, done.stderr
     (line,) = osmose_lines(done.stderr)
@@ -70,7 +70,11 @@ def test_ingest_fails_clearly_when_the_server_is_unreachable_and_never_shows_the
         (run,) = instance.get_runs()
         assert run.status == DagsterRunStatus.FAILURE
         records = instance.all_logs(run.run_id)
-        failures = [r.dagster_event for r in records if r.is_dagster_event and r.dagster_event.is_step_failure]
+        failures = [
+            r.dagster_event
+            for r in records
+            if r.is_dagster_event and r.dagster_event.is_step_failure
+        ]
         (failure,) = failures
         assert failure.step_key == "qdrant_index"
         error, classes = failure.step_failure_data.error, []
@@ -93,8 +97,10 @@ def test_ingest_fails_clearly_when_the_server_is_unreachable_and_never_shows_the
 def test_search_and_status_fail_with_one_line_naming_the_server(tmp_path, command):
     port = closed_port()
     done = osmose(
-        tmp_path / "home", *command,
-        QDRANT_URL=f"http://user:pw@127.0.0.1:{port}", QDRANT_API_KEY=SECRET,
+        tmp_path / "home",
+        *command,
+        QDRANT_URL=f"http://user:pw@127.0.0.1:{port}",
+        QDRANT_API_KEY=SECRET,
         OSMOSE_QDRANT_RETRIES="0",
     )
     assert done.returncode == 2
@@ -142,8 +148,13 @@ def answering_server():
 @pytest.mark.timeout(300)
 def test_a_refused_key_is_not_retried_and_not_echoed(tmp_path, answering_server):
     url, seen = answering_server(401)
-    done = osmose(tmp_path / "home", "status", QDRANT_URL=url, QDRANT_API_KEY=SECRET,
-                  OSMOSE_QDRANT_RETRIES="3")
+    done = osmose(
+        tmp_path / "home",
+        "status",
+        QDRANT_URL=url,
+        QDRANT_API_KEY=SECRET,
+        OSMOSE_QDRANT_RETRIES="3",
+    )
     assert done.returncode == 2
     (line,) = osmose_lines(done.stderr)
     assert url in line and "401" in line and "QDRANT_API_KEY" in line
@@ -165,10 +176,13 @@ def test_the_key_is_kept_out_of_reprs_and_descriptions_and_the_ui_config(tmp_pat
     from dagster._core.remote_representation.external_data import RepositorySnap
     from dagster._serdes import serialize_value
 
-    from osmose_dagster.core.index import IndexLocation
+    from osmose_dagster.core.index import IndexLocation, index_location
+    from osmose_dagster.core.settings import Settings
     from osmose_dagster.definitions import build_definitions
 
-    location = IndexLocation(collection="c", url="https://u:p@qdrant.example:6333/x?k=v", api_key=SECRET)
+    location = IndexLocation(
+        collection="c", url="https://u:p@qdrant.example:6333/x?k=v", api_key=SECRET
+    )
     assert SECRET not in repr(location) and "api_key" not in repr(location)
     assert location.describe() == "https://qdrant.example:6333/x"
 
@@ -176,13 +190,15 @@ def test_the_key_is_kept_out_of_reprs_and_descriptions_and_the_ui_config(tmp_pat
     monkeypatch.setenv("QDRANT_URL", "http://127.0.0.1:6333")
     monkeypatch.setenv("QDRANT_API_KEY", SECRET)
     for deployment in ("local", "production"):
-        defs = build_definitions(deployment=deployment)
+        monkeypatch.setenv("OSMOSE_DEPLOYMENT", deployment)
+        settings = Settings.from_env()
+        defs = build_definitions(settings)
         snapshot = serialize_value(RepositorySnap.from_def(defs.get_repository_def()))
         assert SECRET not in snapshot  # what the webserver gets from the code location
         assert "QDRANT_API_KEY" in snapshot  # the resource config names the variable instead
-        # Outside a run (the CLI), EnvVar fields are not resolved by Dagster: the values, not
-        # the variables' names, must reach the client.
-        resolved = defs.resources["qdrant"].location("m")
+        assert SECRET not in repr(settings)
+        # The CLI reaches the store from the settings: the values, not the variables' names.
+        resolved = index_location(settings)
         assert (resolved.url, resolved.api_key) == ("http://127.0.0.1:6333", SECRET)
 
 

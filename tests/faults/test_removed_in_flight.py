@@ -2,7 +2,7 @@
 drop-folder sensor evaluated against the same Dagster instance and embedded store).
 
 Behaviour: before `qdrant_index` writes a document's points it checks that the inbox still holds
-the bytes the run read (`core.documents.ensure_unchanged`, under the store's lock). A deck that
+the bytes the run read (`core.inbox_files.ensure_unchanged`, under the store's lock). A deck that
 was removed is therefore never indexed: its run fails with one clear line, nothing of it is
 written, other documents are untouched, and the sensor deletes its partition at its next tick.
 
@@ -14,16 +14,11 @@ fails on the missing file before writing anything).
 
 from __future__ import annotations
 
-
 import pytest
 from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
-
-from osmose_dagster.sensor_ticks import SensorTicks
-
 from faultkit import (
     asset_file,
-    mtime,
     osmose,
     points_by_document,
     read_logs,
@@ -31,6 +26,8 @@ from faultkit import (
     wait_until,
     write_big_deck,
 )
+
+from support.sensor_ticks import SensorTicks
 
 C = "quarterly_review_en.pptx"
 B = "removed_while_running.pptx"
@@ -67,14 +64,15 @@ def _scenario(tmp_path, sample_decks, osmose_home, monkeypatch, tick_during_run:
         assert not vectors.exists(), "the tick came too late to be 'during' the run"
         assert B not in sensor.partitions()
     status = run.wait(timeout=900)
-    stdout, stderr = read_logs(tmp_path / "run")
+    _stdout, stderr = read_logs(tmp_path / "run")
     during = points_by_document(home)
     assert during[C] == reference[C]
     # Either way the run fails with one plain line, before anything of B is written.
     assert status == 1, stderr
     errors = [line for line in stderr.splitlines() if line.startswith("osmose:")]
-    assert errors == [f"osmose: {B}: removed from the inbox while its run was in flight; "
-                      "nothing was indexed"], stderr
+    assert errors == [
+        f"osmose: {B}: removed from the inbox while its run was in flight; nothing was indexed"
+    ], stderr
     assert "Traceback" not in stderr and "Stack Trace" not in stderr
     assert B not in during
 

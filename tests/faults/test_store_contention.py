@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import REPO_ROOT
 from faultkit import env_for, osmose
 
@@ -29,8 +28,11 @@ print("released", flush=True)
 def hold_store(home, linger_s: float) -> subprocess.Popen:
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(home / "qdrant"), str(linger_s)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        env=env_for(home), cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env_for(home),
+        cwd=REPO_ROOT,
     )
     assert holder.stdout.readline().strip() == "holding"
     return holder
@@ -51,8 +53,11 @@ def test_a_second_osmose_fails_clearly_then_succeeds_once_the_store_is_free(tmp_
 
         waiter = subprocess.Popen(
             [sys.executable, "-m", "osmose_dagster.cli", "status", "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=env_for(home, OSMOSE_LOCK_TIMEOUT_S="120"), cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env_for(home, OSMOSE_LOCK_TIMEOUT_S="120"),
+            cwd=REPO_ROOT,
         )
         time.sleep(1)  # let it start waiting (it may still be importing: the order is what counts)
         holder.stdin.write("go\n")

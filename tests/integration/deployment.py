@@ -48,7 +48,9 @@ class Deployment:
 
     def start_daemon(self, **env: str) -> None:
         self.env.update(env)
-        self._spawn("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")])
+        self._spawn(
+            "daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")]
+        )
 
     def start_webserver(self) -> int:
         with socket.socket() as probe:
@@ -56,17 +58,28 @@ class Deployment:
             self.port = probe.getsockname()[1]
         self._spawn(
             "webserver",
-            [str(BIN / "dagster-webserver"), "-w", str(REPO_ROOT / "workspace.yaml"),
-             "-h", "127.0.0.1", "-p", str(self.port)],
+            [
+                str(BIN / "dagster-webserver"),
+                "-w",
+                str(REPO_ROOT / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
         )
         wait_for(lambda: _port_open(self.port), 120, "the webserver to listen")
         return self.port
 
     def _spawn(self, name: str, command: list[str]) -> None:
-        log = open(self.logs / f"{name}.log", "ab")
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (the child writes to it)
         self.processes.append(
             subprocess.Popen(
-                command, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                command,
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         )
@@ -91,9 +104,14 @@ class Deployment:
     def indexed_since(self, key: str, after: float = 0.0) -> list:
         """The deck's points written since `after` (a `qdrant_index` materialization of its
         partition), by a run of its own or by a batch."""
-        records = self.instance().fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey("qdrant_index"), asset_partitions=[key]), limit=1
-        ).records
+        records = (
+            self.instance()
+            .fetch_materializations(
+                AssetRecordsFilter(asset_key=AssetKey("qdrant_index"), asset_partitions=[key]),
+                limit=1,
+            )
+            .records
+        )
         return [record for record in records if record.timestamp > after]
 
     def points(self, key: str, model: str = "all-MiniLM-L6-v2") -> set[str]:

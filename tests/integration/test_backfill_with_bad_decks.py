@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 from dagster import DagsterEventType, DagsterRunStatus
-
 from deployment import running, wait_for
+
 from osmose_dagster.defs.batch_failures import SPLIT_FROM_TAG
 
 FIVE_ASSETS = ["raw_documents", "extracted_slides", "topic_segments", "embeddings", "qdrant_index"]
@@ -74,7 +74,8 @@ def test_a_backfill_indexes_every_good_deck_although_two_of_its_batch_cannot_be_
         lambda: deployment.runs(
             statuses=[DagsterRunStatus.FAILURE], tags={"dagster/backfill": backfill_id}
         ),
-        RUN_TIMEOUT_S, "the backfill's batch to fail on its unreadable decks",
+        RUN_TIMEOUT_S,
+        "the backfill's batch to fail on its unreadable decks",
     )
     (batch,) = batch
     assert batch.dagster_run.tags["dagster/asset_partition_range_start"] == keys[0]
@@ -89,7 +90,8 @@ def test_a_backfill_indexes_every_good_deck_although_two_of_its_batch_cannot_be_
 
     wait_for(
         lambda: all(deployment.indexed_since(key) for key in good),
-        RUN_TIMEOUT_S, "the good decks of the failed batch to be indexed",
+        RUN_TIMEOUT_S,
+        "the good decks of the failed batch to be indexed",
     )
     reruns = deployment.runs(tags={SPLIT_FROM_TAG: batch.dagster_run.run_id})
     assert len(reruns) == 3, [r.dagster_run.tags for r in reruns]  # [g0], [g1..g2], [g3]

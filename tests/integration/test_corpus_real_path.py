@@ -1,7 +1,7 @@
 """Every real-world deck of ../shared/corpus/real, and every crafted bad file, through the real
 path: dropped into the inbox, taken up by the real `ingest_new_decks` sensor evaluated against a
 real (SQLite) Dagster instance with the repository's dagster.yaml, and run by the sensor's job in
-child processes (osmose_dagster/robustness.py, the same harness as `make robustness`).
+child processes (tests/support/robustness.py, the same harness as `make robustness`).
 
 For speed, the files share child processes here (one per compute slot, two CPU slots side by
 side, as the run queue would run them); `make robustness` gives each file a process of its own.
@@ -21,8 +21,8 @@ import re
 
 import pytest
 
-from osmose_dagster import robustness as rb
 from osmose_dagster.core.pptx_sniff import find_soffice
+from support import robustness as rb
 
 pytestmark = pytest.mark.timeout(2400)  # the module's session runs in the first test's set-up
 
@@ -49,7 +49,7 @@ LEGACY_REAL_DECKS = {
     "unstructured-io__unstructured__fake-power-point.ppt",
 }
 
-# Crafted files (osmose_dagster/crafted_inputs.py): the error class each must end in, or None
+# Crafted files (tests/support/crafted_inputs.py): the error class each must end in, or None
 # where it is a real deck that must be indexed (the odd names, 5000 slides, 1 MB of text).
 CRAFTED_ERRORS = {
     "empty.pptx": "NotAPresentationError",
@@ -112,16 +112,22 @@ def test_corpus_file_outcome_matches_the_manifest(rows, name):
 def test_converted_decks_are_indexed_when_libreoffice_is_installed(rows):
     legacy = sorted(n for n, r in MANIFEST.items() if r["notes"].startswith("ole2; legacy"))
     strict = sorted(n for n, r in MANIFEST.items() if "strict" in rb.container(r).split())
-    assert LEGACY_REAL_DECKS <= set(legacy) and strict
+    assert set(legacy) >= LEGACY_REAL_DECKS and strict
     outcomes = {name: (rows[name].outcome, rows[name].error_class) for name in [*legacy, *strict]}
     if SOFFICE:
         must = sorted(LEGACY_REAL_DECKS) + strict
         assert {n: outcomes[n] for n in must} == dict.fromkeys(must, ("indexed", ""))
         assert all(rows[n].points for n in must if rows[n].slides)
     else:
-        assert {n: outcomes[n] for n in strict} == dict.fromkeys(strict, ("failed", "StrictOOXMLError"))
-        assert {n: c for n, (o, c) in outcomes.items() if n in legacy and c not in (
-            "LegacyFormatError", "EncryptedDeckError", "CorruptDeckError")} == {}
+        assert {n: outcomes[n] for n in strict} == dict.fromkeys(
+            strict, ("failed", "StrictOOXMLError")
+        )
+        assert {
+            n: c
+            for n, (o, c) in outcomes.items()
+            if n in legacy
+            and c not in ("LegacyFormatError", "EncryptedDeckError", "CorruptDeckError")
+        } == {}
 
 
 @pytest.mark.parametrize("name", sorted(CRAFTED_ERRORS))

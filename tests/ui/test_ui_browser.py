@@ -16,6 +16,7 @@ run cannot pass without the UI having been tested; `OSMOSE_SKIP_BROWSER=1` skips
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -24,9 +25,9 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus
-
 from deployment import BIN, REPO_ROOT, Deployment, wait_for
-from osmose_dagster.core.gpu import GPU_TAG
+
+from osmose_dagster.core.slots import SLOT_TAG
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -124,16 +125,22 @@ def test_materialize_a_partition_from_the_asset_graph_then_search_it(deployment,
         page.screenshot(path=str(ARTIFACTS / "ui-failure.png"))
         raise
 
-    records = wait_for(lambda: deployment.runs(tags={"dagster/from_ui": "true"}), 60,
-                       "the run launched from the UI to be recorded")
+    records = wait_for(
+        lambda: deployment.runs(tags={"dagster/from_ui": "true"}),
+        60,
+        "the run launched from the UI to be recorded",
+    )
     assert len(records) == 1, [r.dagster_run.run_id for r in records]
     run_id = records[0].dagster_run.run_id
     done = wait_for(
         lambda: [
-            r for r in deployment.runs(tags={"dagster/from_ui": "true"})
+            r
+            for r in deployment.runs(tags={"dagster/from_ui": "true"})
             if r.dagster_run.run_id == run_id and r.dagster_run.status in TERMINAL
         ],
-        RUN_TIMEOUT_S, "the run launched from the UI to finish", interval_s=2,
+        RUN_TIMEOUT_S,
+        "the run launched from the UI to finish",
+        interval_s=2,
     )
     run = done[0].dagster_run
     assert run.status == DagsterRunStatus.SUCCESS, (
@@ -142,7 +149,7 @@ def test_materialize_a_partition_from_the_asset_graph_then_search_it(deployment,
     assert run.tags.get("dagster/partition") == DECK
     assert run.asset_selection and {key.path[-1] for key in run.asset_selection} == set(FIVE_ASSETS)
     # The Materialize button adds no slot tag; the project's run coordinator must have.
-    assert run.tags.get(GPU_TAG) == "cpu-0", run.tags
+    assert run.tags.get(SLOT_TAG) == "cpu-0", run.tags
 
     try:
         page.goto(f"{base}/runs/{run_id}")
@@ -160,8 +167,12 @@ def test_materialize_a_partition_from_the_asset_graph_then_search_it(deployment,
         raise
 
     found = subprocess.run(
-        [str(BIN / "osmose"), "search", QUERY, "--json"], env=deployment.env, cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=300,
+        [str(BIN / "osmose"), "search", QUERY, "--json"],
+        env=deployment.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert found.returncode == 0, found.stderr
     results = json.loads(found.stdout)["results"]
@@ -170,7 +181,5 @@ def test_materialize_a_partition_from_the_asset_graph_then_search_it(deployment,
 
 def _dismiss(skip) -> None:
     """Skip the community dialog if it is (still) up, so that it is not in the screenshot."""
-    try:
+    with contextlib.suppress(Exception):  # not shown: nothing to dismiss
         skip.click(timeout=3000)
-    except Exception:  # not shown: nothing to dismiss
-        pass

@@ -13,17 +13,17 @@ the file's own. Outcomes are read back from the Dagster event log (STEP_FAILURE 
 cause chain), as a user would read them in the UI.
 
 Used by `bench/robustness.py` (the `make robustness` command) and by
-`tests/integration/test_corpus_real_path.py`. `python -m osmose_dagster.robustness` is the child
+`tests/integration/test_corpus_real_path.py`. `python -m support.robustness` (with tests/ on the path) is the child
 process's entry point, not a user command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -31,15 +31,22 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
-from .core import errors as _errors
-from .core.inbox_scan import is_deck_name
+from osmose_dagster.core.inbox_scan import is_deck_name
+from osmose_dagster.run_results import (
+    check_results,
+    first_failure,
+    metadata_by_asset,
+    typed_error_names,
+)
+
 from .sensor_ticks import SensorTicks
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parents[1]
+REPO_ROOT = TESTS.parent
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "real"
 SENSOR = "ingest_new_decks"
 JOB = "ingest_documents"
@@ -47,16 +54,6 @@ MEMORY_LIMIT_MIB = 2048  # the contract: a file's run stays under 2 GiB
 KILL_AT_MIB = 3072  # the watchdog kills a child whose process tree goes above this
 DEFAULT_TIMEOUT_S = 600.0  # per file
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-
-
-def typed_error_names() -> set[str]:
-    """OsmoseError and every subclass of it (DeckError and its causes included), by class name."""
-    names, todo = set(), [_errors.OsmoseError]
-    while todo:
-        cls = todo.pop()
-        names.add(cls.__name__)
-        todo.extend(cls.__subclasses__())
-    return names
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,9 +135,15 @@ class Harness:
     """A temporary deployment under `root`. Use as a context manager: it sets OSMOSE_HOME,
     DAGSTER_HOME and the other variables in this process for its lifetime (restored after)."""
 
-    def __init__(self, root: Path, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 kill_at_mib: float = KILL_AT_MIB, slots: int = 1,
-                 env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        root: Path,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        kill_at_mib: float = KILL_AT_MIB,
+        slots: int = 1,
+        env: dict[str, str] | None = None,
+    ):
         self.root = Path(root)
         self.home = self.root / "osmose"
         self.dagster_home = self.home / "dagster"
@@ -165,7 +168,7 @@ class Harness:
 
     # -- set-up ---------------------------------------------------------------------------------
 
-    def __enter__(self) -> "Harness":
+    def __enter__(self) -> Harness:
         self.dagster_home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPO_ROOT / "dagster.yaml", self.dagster_home / "dagster.yaml")
         self.inbox.mkdir(parents=True, exist_ok=True)
@@ -177,8 +180,8 @@ class Harness:
         os.environ.update(self.env_overrides)
         from dagster import DagsterInstance
 
-        from .core.settings import Settings
-        from .definitions import build_definitions
+        from osmose_dagster.core.settings import Settings
+        from osmose_dagster.definitions import build_definitions
 
         self.settings = Settings.from_env()
         self.defs = build_definitions(self.settings)
@@ -198,7 +201,7 @@ class Harness:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("QDRANT_", "OSMOSE_"))}
         env.update(self.env_overrides)
         env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
+            p for p in (str(REPO_ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")) if p
         )
         return env
 
@@ -243,17 +246,18 @@ class Harness:
 
     # -- runs -----------------------------------------------------------------------------------
 
-    def execute(self, requests: list, on_row: Callable[[str, dict], None] | None = None,
-                batch: int = 1) -> dict[str, dict]:
+    def execute(
+        self, requests: list, on_row: Callable[[str, dict], None] | None = None, batch: int = 1
+    ) -> dict[str, dict]:
         """Execute each RunRequest in a child process (`batch` requests per child: 1 gives each
         file its own process). With several compute slots (`slots`), the runs of each slot (the
         sensor's `osmose/gpu` tag) go one after another, and the slots side by side, as the run
         queue would run them. Returns {partition key: child measurements}."""
-        from .core.gpu import GPU_TAG
+        from osmose_dagster.core.slots import SLOT_TAG
 
         by_slot: dict[str, list] = {}
         for request in requests:
-            by_slot.setdefault(request.tags.get(GPU_TAG, ""), []).append(request)
+            by_slot.setdefault(request.tags.get(SLOT_TAG, ""), []).append(request)
         if len(by_slot) <= 1:
             return self._execute_serially(requests, on_row, batch)
         results: dict[str, dict] = {}
@@ -312,9 +316,13 @@ class Harness:
             specs.append({"key": request.partition_key, "run_id": str(uuid.uuid4()), "tags": tags})
         by_key = {s["key"]: s for s in specs}
         process = subprocess.Popen(
-            [sys.executable, "-m", "osmose_dagster.robustness", "--child"],
-            cwd=REPO_ROOT, env=self.child_env(), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-m", "support.robustness", "--child"],
+            cwd=REPO_ROOT,
+            env=self.child_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             start_new_session=True,  # its own process group: a kill takes soffice with it
         )
         process.stdin.write(json.dumps(specs))
@@ -322,7 +330,9 @@ class Harness:
         stderr_tail: list[str] = []
         threading.Thread(target=_drain, args=(process.stderr, stderr_tail), daemon=True).start()
         lines: list[dict] = []
-        reader = threading.Thread(target=_read_json_lines, args=(process.stdout, lines), daemon=True)
+        reader = threading.Thread(
+            target=_read_json_lines, args=(process.stdout, lines), daemon=True
+        )
         reader.start()
 
         done: dict[str, dict] = {}
@@ -374,7 +384,9 @@ class Harness:
         if current is not None and current not in done:
             wall = time.monotonic() - (started_at if done else child_started)
             done[current] = {
-                "event": "done", "key": current, "run_id": by_key[current]["run_id"],
+                "event": "done",
+                "key": current,
+                "run_id": by_key[current]["run_id"],
                 "child": killed_for or "crashed",
                 "exit": process.returncode,
                 "wall_s": round(wall, 2),
@@ -389,7 +401,7 @@ class Harness:
 
     def row_for(self, row: Row, measured: dict) -> Row:
         """Fill `row` from the child's measurements and the run's record and event log."""
-        from dagster import DagsterEventType, DagsterRunStatus
+        from dagster import DagsterRunStatus
 
         row.run_id = measured.get("run_id", "")
         row.wall_s = measured.get("wall_s")
@@ -407,7 +419,8 @@ class Harness:
             }.get(child, f"the child process died (exit status {measured.get('exit')})")
             row.detail = why + _last_line(measured.get("stderr", ""))
             if record is not None and record.dagster_run.status not in (
-                DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE
+                DagsterRunStatus.SUCCESS,
+                DagsterRunStatus.FAILURE,
             ):  # as the daemon's run monitoring would: the run's process is gone
                 self.instance.report_run_failed(record.dagster_run, row.detail)
             return row
@@ -418,49 +431,20 @@ class Harness:
         if record is None:
             row.outcome, row.detail = "crashed", "no run was recorded"
             return row
-        status = record.dagster_run.status
-        if status == DagsterRunStatus.SUCCESS:
+        events = [entry.dagster_event for entry in self.instance.all_logs(row.run_id)]
+        if record.dagster_run.status == DagsterRunStatus.SUCCESS:
             row.outcome = "indexed"
-            metadata = self._materialization_metadata(row.run_id)
+            metadata = metadata_by_asset(events)
             row.slides = metadata.get("extracted_slides", {}).get("slides")
             row.points = metadata.get("qdrant_index", {}).get("points")
         else:
             row.outcome = "failed"
-            row.error_class, row.detail = self._failure(row.run_id)
-        for event in self.instance.all_logs(
-            row.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
-        ):
-            data = event.dagster_event.event_specific_data
-            if not data.passed:
-                row.violations.append(f"asset check {data.check_name} failed")
+            failure = first_failure(events)
+            row.error_class, row.detail = failure.error_class, failure.message
+        for name, passed in check_results(events).items():
+            if not passed:
+                row.violations.append(f"asset check {name} failed")
         return row
-
-    def _materialization_metadata(self, run_id: str) -> dict[str, dict]:
-        from dagster import DagsterEventType
-
-        by_asset = {}
-        for event in self.instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
-            materialization = event.dagster_event.step_materialization_data.materialization
-            by_asset[materialization.asset_key.to_user_string()] = {
-                name: value.value for name, value in materialization.metadata.items()
-            }
-        return by_asset
-
-    def _failure(self, run_id: str) -> tuple[str, str]:
-        """(error class, one-line message) of the run's first failed step: the first error of the
-        cause chain that is one of ours, else the innermost one."""
-        from dagster import DagsterEventType
-
-        steps = self.instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE)
-        if steps:
-            return _typed_or_innermost(steps[0].dagster_event.step_failure_data.error)
-        runs = self.instance.all_logs(run_id, of_type=DagsterEventType.RUN_FAILURE)
-        for event in runs:
-            error = getattr(event.dagster_event.event_specific_data, "error", None)
-            if error is not None:
-                return _typed_or_innermost(error)
-            return "", (event.dagster_event.message or "the run failed").splitlines()[0]
-        return "", "the run failed without a step or run failure event"
 
     # -- the index ------------------------------------------------------------------------------
 
@@ -468,20 +452,25 @@ class Harness:
         """{document: {point id: payload}} from the index the runs write to."""
         from qdrant_client import models
 
-        from .core.index import open_index
-
-        location = self.defs.resources["qdrant"].location(self.defs.resources["embedder"].model)
         found: dict[str, dict[str, dict]] = {}
-        with open_index(location) as index:
+        with self.defs.resources["qdrant"].open_index() as index:
             for document in documents:
                 points: dict[str, dict] = {}
                 offset = None
                 while index.exists():
                     batch, offset = index.client.scroll(
                         index.collection,
-                        scroll_filter=models.Filter(must=[models.FieldCondition(
-                            key="document", match=models.MatchValue(value=document))]),
-                        with_payload=True, with_vectors=False, limit=1024, offset=offset,
+                        scroll_filter=models.Filter(
+                            must=[
+                                models.FieldCondition(
+                                    key="document", match=models.MatchValue(value=document)
+                                )
+                            ]
+                        ),
+                        with_payload=True,
+                        with_vectors=False,
+                        limit=1024,
+                        offset=offset,
                     )
                     points.update({str(p.id): dict(p.payload) for p in batch})
                     if offset is None:
@@ -506,20 +495,6 @@ class _ListHandler(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def _typed_or_innermost(error) -> tuple[str, str]:
-    typed = typed_error_names()
-    chain, seen = [], set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        chain.append(error)
-        error = error.cause or getattr(error, "context", None)
-    chosen = next((e for e in chain if e.cls_name in typed), chain[-1])
-    message = " ".join((chosen.message or "").split())
-    # Dagster writes "module.path.ClassName: message"; the message alone is what a user reads
-    message = re.sub(rf"^[\w.]*\b{re.escape(chosen.cls_name or '')}: ", "", message)
-    return chosen.cls_name or "", message
-
-
 def _last_line(text: str) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return f"; last stderr line: {lines[-1].strip()[:200]}" if lines else ""
@@ -534,10 +509,8 @@ def _drain(stream, tail: list[str]) -> None:
 def _read_json_lines(stream, out: list[dict]) -> None:
     for line in stream:
         if line.startswith("{"):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 out.append(json.loads(line))
-            except json.JSONDecodeError:
-                pass
 
 
 def _children(pid: int) -> list[int]:
@@ -575,18 +548,19 @@ def _tree_rss_mib(pid: int) -> float:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 # ---------------------------------------------------------------------------------------------
 # Checking a row against the contract
 
 
-def check_row(row: Row, expected: tuple[str, frozenset[str]] | None = None,
-              memory_limit_mib: float = MEMORY_LIMIT_MIB) -> Row:
+def check_row(
+    row: Row,
+    expected: tuple[str, frozenset[str]] | None = None,
+    memory_limit_mib: float = MEMORY_LIMIT_MIB,
+) -> Row:
     """Adds to `row.violations` what breaks the contract: an outcome other than indexed or a
     typed failure (a file the sensor left out with its reason given is fine), an untyped error,
     a message that does not name the file, peak memory at or above the limit, or an outcome the
@@ -644,43 +618,53 @@ class Item:
 
 
 def corpus_items(corpus: Path = CORPUS, soffice: bool | None = None) -> list[Item]:
-    from .core.pptx_sniff import find_soffice
+    from osmose_dagster.core.pptx_sniff import find_soffice
 
     has_soffice = find_soffice() is not None if soffice is None else soffice
     items = []
     for name, row in sorted(read_manifest(corpus).items()):
-        items.append(Item(corpus / name, name, "corpus", row["notes"],
-                          expectation(row, has_soffice)))
+        items.append(
+            Item(corpus / name, name, "corpus", row["notes"], expectation(row, has_soffice))
+        )
     return items
 
 
 def crafted_items(folder: Path) -> list[Item]:
-    """The crafted bad files (osmose_dagster/crafted_inputs.py), written into `folder`. Raises
-    ImportError when that module is absent."""
-    from .crafted_inputs import write_crafted_inputs  # type: ignore[import-not-found]
+    """The crafted bad files (tests/support/crafted_inputs.py), written into `folder`."""
+    from .crafted_inputs import write_crafted_inputs
 
     folder.mkdir(parents=True, exist_ok=True)
     described = write_crafted_inputs(folder)
-    return [Item(folder / name, name, "crafted", description)
-            for name, description in described.items()]
+    return [
+        Item(folder / name, name, "crafted", description) for name, description in described.items()
+    ]
 
 
-def run_session(root: Path, items: list[Item], *, batch: int = 1, slots: int = 1,
-                timeout_s: float = DEFAULT_TIMEOUT_S,
-                memory_limit_mib: float = MEMORY_LIMIT_MIB,
-                progress: Callable[[Row], None] | None = None) -> Report:
+def run_session(
+    root: Path,
+    items: list[Item],
+    *,
+    batch: int = 1,
+    slots: int = 1,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_limit_mib: float = MEMORY_LIMIT_MIB,
+    progress: Callable[[Row], None] | None = None,
+) -> Report:
     """Index the sample decks, snapshot their points, then put every item through the drop
     folder, the sensor and a run, one item after another; then check the sensor still ticks and
     the sample decks' points are unchanged."""
-    from .samples import write_sample_decks
+    from osmose_dagster.samples import write_sample_decks
 
     started = time.monotonic()
     problems: list[str] = []
     with Harness(root, timeout_s=timeout_s, slots=slots) as harness:
         sample_paths = write_sample_decks(root / "samples")
         samples = _put_through(
-            harness, [Item(p, p.name, "sample") for p in sample_paths], batch=len(sample_paths),
-            memory_limit_mib=memory_limit_mib, progress=progress,
+            harness,
+            [Item(p, p.name, "sample") for p in sample_paths],
+            batch=len(sample_paths),
+            memory_limit_mib=memory_limit_mib,
+            progress=progress,
         )
         for row in samples:
             if row.outcome != "indexed" or not row.points:
@@ -693,8 +677,15 @@ def run_session(root: Path, items: list[Item], *, batch: int = 1, slots: int = 1
         rows = []
         wave = batch * slots
         for index in range(0, len(items), wave):
-            rows.extend(_put_through(harness, items[index:index + wave], batch=batch,
-                                     memory_limit_mib=memory_limit_mib, progress=progress))
+            rows.extend(
+                _put_through(
+                    harness,
+                    items[index : index + wave],
+                    batch=batch,
+                    memory_limit_mib=memory_limit_mib,
+                    progress=progress,
+                )
+            )
 
         # After everything: the sensor still ticks, asks for nothing more, and the sample decks'
         # points are exactly what they were.
@@ -710,14 +701,18 @@ def run_session(root: Path, items: list[Item], *, batch: int = 1, slots: int = 1
         for document in documents:
             if after.get(document) != before.get(document):
                 problems.append(f"the points of {document} changed while the other files ran")
-    return Report(rows=rows, samples=samples, problems=problems,
-                  total_s=round(time.monotonic() - started, 1))
+    return Report(
+        rows=rows, samples=samples, problems=problems, total_s=round(time.monotonic() - started, 1)
+    )
 
 
-def _put_through(harness: Harness, items: list[Item], *, batch: int,
-                 memory_limit_mib: float, progress) -> list[Row]:
-    rows = {item.name: Row(file=item.name, source=item.source, description=item.description)
-            for item in items}
+def _put_through(
+    harness: Harness, items: list[Item], *, batch: int, memory_limit_mib: float, progress
+) -> list[Row]:
+    rows = {
+        item.name: Row(file=item.name, source=item.source, description=item.description)
+        for item in items
+    }
     dropped = {}
     for item in items:
         try:
@@ -733,7 +728,9 @@ def _put_through(harness: Harness, items: list[Item], *, batch: int,
             row = rows[item.name]
             if not is_deck_name(Path(name).name):
                 row.outcome = "ignored"
-                row.detail = "not a deck name (suffix, hidden, lock or temp file): the sensor ignores it"
+                row.detail = (
+                    "not a deck name (suffix, hidden, lock or temp file): the sensor ignores it"
+                )
             else:
                 row.outcome = "skipped"
                 said = [line for line in harness.sensor_log[log_from:] if name in line]
@@ -776,8 +773,12 @@ def table(rows: list[Row], detail_width: int = 90, file_width: int = 60) -> str:
             _num(row.run_s),
             _num(row.wall_s),
             _num(max(row.peak_rss_mib or 0, row.tree_peak_mib or 0) or None, 0),
-            _cut(row.detail if row.outcome != "indexed"
-                 else f"{row.slides} slides, {row.points} points", detail_width)
+            _cut(
+                row.detail
+                if row.outcome != "indexed"
+                else f"{row.slides} slides, {row.points} points",
+                detail_width,
+            )
             + ("  [" + "; ".join(row.violations) + "]" if row.violations else ""),
         )
         for row in rows
@@ -831,8 +832,8 @@ def _child_main() -> int:
     sys.stdout = sys.stderr  # anything the run prints must not mix with our JSON lines
     from dagster import DagsterInstance
 
-    from .core.settings import Settings
-    from .definitions import build_definitions
+    from osmose_dagster.core.settings import Settings
+    from osmose_dagster.definitions import build_definitions
 
     defs = build_definitions(Settings.from_env())
     job = defs.resolve_job_def(JOB)
@@ -846,8 +847,12 @@ def _child_main() -> int:
         result = {"event": "done", "key": spec["key"]}
         try:
             outcome = job.execute_in_process(
-                partition_key=spec["key"], instance=instance, tags=spec["tags"],
-                run_id=spec["run_id"], raise_on_error=False, run_config=QUIET_RUN_CONFIG,
+                partition_key=spec["key"],
+                instance=instance,
+                tags=spec["tags"],
+                run_id=spec["run_id"],
+                raise_on_error=False,
+                run_config=QUIET_RUN_CONFIG,
             )
             result["success"] = outcome.success
         except BaseException as error:  # the run machinery itself failed: report, go on
@@ -889,4 +894,4 @@ def iter_rows(report: Report) -> Iterator[Row]:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--child"]:
         raise SystemExit(_child_main())
-    raise SystemExit("osmose_dagster.robustness is run by bench/robustness.py (make robustness)")
+    raise SystemExit("support.robustness is run by bench/robustness.py (make robustness)")

@@ -1,7 +1,7 @@
 """Files a colleague might drop into the inbox that are not ordinary decks, made on demand.
 
 `write_crafted_inputs(folder)` writes them (deterministically, in seconds) and returns
-{file name: what it is}; `python -m osmose_dagster.crafted_inputs DIR` does the same and prints the
+{file name: what it is}; `python tests/support/crafted_inputs.py DIR` does the same and prints the
 list. Each bad file must end in a clear typed error, each good one (odd names, big but real decks)
 must index; tests/core/test_crafted_input.py checks both, with peak memory. No Dagster here.
 A symlink pointing out of the inbox is not made here: it depends on where the inbox is.
@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 
 from pptx import Presentation
-from pptx.util import Inches
 
 TITLE_AND_CONTENT, TITLE_ONLY = 1, 5
 
@@ -33,14 +32,32 @@ ODD_NAMES = {
     "Präsentation – 日本語.pptx": "non-ASCII name (umlaut, en dash, Japanese)",
     "budget, draft, v2.pptx": "commas in the name",
     "[draft] (v2) {final}.pptx": "brackets, parentheses and braces in the name",
-    "it's a \"quoted\" deck.pptx": "single and double quotes in the name",
+    'it\'s a "quoted" deck.pptx': "single and double quotes in the name",
     "-rf deck.pptx": "a name starting with a dash (looks like an option)",
 }
 
-_WORDS = (
-    "revenue forecast customer churn pipeline quarterly growth margin retention onboarding "
-    "roadmap hiring budget migration latency availability incident review partner pricing"
-).split()
+_WORDS = [
+    "revenue",
+    "forecast",
+    "customer",
+    "churn",
+    "pipeline",
+    "quarterly",
+    "growth",
+    "margin",
+    "retention",
+    "onboarding",
+    "roadmap",
+    "hiring",
+    "budget",
+    "migration",
+    "latency",
+    "availability",
+    "incident",
+    "review",
+    "partner",
+    "pricing",
+]
 
 
 def write_crafted_inputs(folder: Path) -> dict[str, str]:
@@ -115,7 +132,9 @@ def _small_deck(title: str, body: str) -> bytes:
     prs = Presentation()
     slide = prs.slides.add_slide(prs.slide_layouts[TITLE_AND_CONTENT])
     slide.shapes.title.text = title
-    slide.placeholders[1].text_frame.text = (
+    slide.placeholders[
+        1
+    ].text_frame.text = (
         f"This deck tests {body}. The quarterly revenue forecast and customer retention plan."
     )
     return _save(prs)
@@ -171,9 +190,7 @@ def _many_slides(count: int) -> bytes:
     ).encode()
 
     presentation = members["ppt/presentation.xml"].decode()
-    extra_ids = "".join(
-        f'<p:sldId id="{255 + n}" r:id="rIdS{n}"/>' for n in range(2, count + 1)
-    )
+    extra_ids = "".join(f'<p:sldId id="{255 + n}" r:id="rIdS{n}"/>' for n in range(2, count + 1))
     members["ppt/presentation.xml"] = presentation.replace(
         "</p:sldIdLst>", extra_ids + "</p:sldIdLst>"
     ).encode()
@@ -280,16 +297,42 @@ def _write_zip(entries: list[tuple[str, bytes, int, int]]) -> bytes:
         offset = out.tell()
         out.write(
             struct.pack(
-                "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, dos_time, dos_date, crc,
-                len(deflated), size, len(encoded), 0,
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                20,
+                0,
+                8,
+                dos_time,
+                dos_date,
+                crc,
+                len(deflated),
+                size,
+                len(encoded),
+                0,
             )
         )
         out.write(encoded)
         out.write(deflated)
         directory.write(
             struct.pack(
-                "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, dos_time, dos_date, crc,
-                len(deflated), size, len(encoded), 0, 0, 0, 0, 0, offset,
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                dos_time,
+                dos_date,
+                crc,
+                len(deflated),
+                size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
             )
         )
         directory.write(encoded)
@@ -297,8 +340,15 @@ def _write_zip(entries: list[tuple[str, bytes, int, int]]) -> bytes:
     out.write(directory.getvalue())
     out.write(
         struct.pack(
-            "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries),
-            len(directory.getvalue()), start, 0,
+            "<IHHHHIIH",
+            0x06054B50,
+            0,
+            0,
+            len(entries),
+            len(entries),
+            len(directory.getvalue()),
+            start,
+            0,
         )
     )
     return out.getvalue()
@@ -307,7 +357,7 @@ def _write_zip(entries: list[tuple[str, bytes, int, int]]) -> bytes:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m osmose_dagster.crafted_inputs DIR", file=sys.stderr)
+        print("usage: python tests/support/crafted_inputs.py DIR", file=sys.stderr)
         return 2
     folder = Path(args[0])
     for name, description in write_crafted_inputs(folder).items():

@@ -7,14 +7,12 @@ like any other run. Runs that bypass the queue altogether (`execute_in_process`,
 CLI) are kept apart by the slot lock the embedder resource takes (core/device_lock.py).
 """
 
-import os
-
 from dagster import AssetKey, DagsterRun
 from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
 
-from ..core.gpu import GPU_TAG, device_slots
-from ..core.inbox_scan import least_busy_slot
-from .slots import runs_per_slot
+from ..core.settings import Settings
+from ..core.slots import SLOT_TAG, compute_slots, least_busy_slot
+from ..defs.slots import runs_per_slot
 
 GPU_ASSETS = {AssetKey("topic_segments"), AssetKey("embeddings")}
 
@@ -22,11 +20,12 @@ GPU_ASSETS = {AssetKey("topic_segments"), AssetKey("embeddings")}
 class GpuSlotRunCoordinator(QueuedRunCoordinator):
     def submit_run(self, context: SubmitRunContext) -> DagsterRun:
         run = context.dagster_run
-        if GPU_TAG not in run.tags and _embeds(run):
-            slots = device_slots(os.environ.get("OSMOSE_GPUS"))
+        if SLOT_TAG not in run.tags and _embeds(run):
+            slots = compute_slots(Settings.from_env().gpus)  # the daemon's OSMOSE_GPUS
             slot = least_busy_slot(runs_per_slot(self._instance, slots))
-            self._instance.add_run_tags(run.run_id, {GPU_TAG: slot})
+            self._instance.add_run_tags(run.run_id, {SLOT_TAG: slot})
             tagged = self._instance.get_run_by_id(run.run_id)
+            assert tagged is not None  # it was just tagged
             context = SubmitRunContext(tagged, context.workspace)
         return super().submit_run(context)
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .slots import is_gpu_slot
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
 
@@ -68,36 +69,6 @@ def describe_device(device: str) -> dict[str, str | float]:
     }
 
 
-GPU_TAG = "osmose/gpu"  # run tag naming the slot a run holds; dagster.yaml limits one run per value
-
-
-def device_slots(configured: str | None = None) -> list[str]:
-    """The slots runs are spread over: GPU ids ("0", "1"), or "cpu-0".. for `cpu:N`.
-
-    Discovery must stay cheap (the sensor calls it every tick), so it counts the NVIDIA device
-    files instead of importing torch. No GPU and nothing configured gives one CPU slot.
-    """
-    value = (configured or "").strip().lower()
-    if value.startswith("cpu"):
-        _, _, count = value.partition(":")
-        if not count.isdigit() or int(count) < 1:
-            raise ConfigError(f"OSMOSE_GPUS={configured!r}: expected cpu:N with N >= 1")
-        return [f"cpu-{i}" for i in range(int(count))]
-    if value:
-        ids = [part.strip() for part in value.split(",") if part.strip()]
-        if not all(part.isdigit() for part in ids):
-            raise ConfigError(f"OSMOSE_GPUS={configured!r}: expected GPU ids like 0,1 or cpu:N")
-        return ids
-    import glob
-
-    found = sorted(
-        path.removeprefix("/dev/nvidia")
-        for path in glob.glob("/dev/nvidia[0-9]*")
-        if path.removeprefix("/dev/nvidia").isdigit()
-    )
-    return found or ["cpu-0"]
-
-
 def device_for_slot(slot: str, requested: str = "auto", cpu_fallback: bool = False) -> DeviceChoice:
     """The torch device for the slot a run holds.
 
@@ -107,10 +78,12 @@ def device_for_slot(slot: str, requested: str = "auto", cpu_fallback: bool = Fal
     """
     if (requested or "auto").lower() != "auto":
         return resolve_device(requested)
-    if slot.startswith("cpu"):
+    if not is_gpu_slot(slot):
         return DeviceChoice("cpu", f"compute slot {slot} is a CPU slot")
     count = cuda_device_count()
-    visible = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    visible = [
+        v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()
+    ]
     index = visible.index(slot) if slot in visible else int(slot)
     if index < count:
         return DeviceChoice(f"cuda:{index}", f"this run was given GPU {slot}")

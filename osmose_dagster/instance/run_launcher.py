@@ -24,13 +24,13 @@ from dagster_docker import DockerRunLauncher
 from dagster_docker.container_context import DockerContainerContext
 from docker.types import DeviceRequest
 
-from ..core.gpu import GPU_TAG
+from ..core.slots import SLOT_TAG, is_gpu_slot
 
 
 def gpu_of(tags: Mapping[str, str]) -> str | None:
     """The GPU id a run was given, or None for a CPU slot or an untagged run."""
-    slot = (tags.get(GPU_TAG) or "").strip()
-    return slot if slot.isdigit() else None
+    slot = (tags.get(SLOT_TAG) or "").strip()
+    return slot if is_gpu_slot(slot) else None
 
 
 def device_requests_for(tags: Mapping[str, str]) -> list[DeviceRequest]:

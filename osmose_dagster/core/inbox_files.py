@@ -1,4 +1,4 @@
-"""Where a document lives: the inbox folder, one file per document, keyed by relative path.
+"""The inbox's files: one file per document, keyed by its path relative to the inbox.
 
 The partition key of a document is its path relative to the inbox (POSIX separators), so a
 key alone is enough to find the file again in any later run or backfill.
@@ -10,31 +10,26 @@ import hashlib
 import shutil
 from pathlib import Path, PurePosixPath
 
-from .errors import OsmoseError
+from .errors import (
+    DocumentChangedError,
+    DocumentNotFoundError,
+    OsmoseError,
+    UnsafeDocumentPathError,
+)
 from .records import RawDocument
 
 # Dagster refuses these inside partition keys.
 _FORBIDDEN_IN_KEYS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
 
 
-class DocumentNotFoundError(OsmoseError):
-    """The partition's file is no longer in the inbox."""
-
-
-class DocumentChangedError(OsmoseError):
-    """The partition's file was replaced after its run read it."""
-
-
-class UnsafeDocumentPathError(OsmoseError):
-    """A key or link that would make us read outside the inbox."""
-
-
 def document_key(inbox: Path, path: Path) -> str:
     relative = path.resolve().relative_to(inbox.resolve()).as_posix()
     bad = [s for s in _FORBIDDEN_IN_KEYS if s in relative]
     if bad:
-        raise OsmoseError(f"{path.name}: the file name contains {bad!r}, which Dagster refuses "
-                          "in partition keys; rename the file")
+        raise OsmoseError(
+            f"{path.name}: the file name contains {bad!r}, which Dagster refuses "
+            "in partition keys; rename the file"
+        )
     return relative
 
 

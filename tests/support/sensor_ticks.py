@@ -6,9 +6,9 @@ For the tests and the robustness harness, which must see each tick's result them
 
 from __future__ import annotations
 
-from dagster import AddDynamicPartitionsRequest, Definitions, DagsterInstance, build_sensor_context
+from dagster import AddDynamicPartitionsRequest, DagsterInstance, Definitions, build_sensor_context
 
-from .defs.partitions import documents
+from osmose_dagster.defs.partitions import DOCUMENTS
 
 SENSOR = "ingest_new_decks"
 
@@ -32,16 +32,19 @@ class SensorTicks:
         return data
 
     def partitions(self) -> list[str]:
-        return sorted(self.instance.get_dynamic_partitions(documents.name))
+        return sorted(self.instance.get_dynamic_partitions(DOCUMENTS))
 
 
 def apply_partition_requests(instance: DagsterInstance, data) -> None:
     """Add and delete the `documents` partitions a tick asked for, as the daemon does."""
     for request in data.dynamic_partitions_requests:
         if isinstance(request, AddDynamicPartitionsRequest):
-            new = [k for k in request.partition_keys
-                   if not instance.has_dynamic_partition(documents.name, k)]
-            instance.add_dynamic_partitions(documents.name, new)
+            new = [
+                k
+                for k in request.partition_keys
+                if not instance.has_dynamic_partition(DOCUMENTS, k)
+            ]
+            instance.add_dynamic_partitions(DOCUMENTS, new)
         else:
             for key in request.partition_keys:
-                instance.delete_dynamic_partition(documents.name, key)
+                instance.delete_dynamic_partition(DOCUMENTS, key)

@@ -1,0 +1,1 @@
+"""Test support: harnesses and generated inputs shared by tests and bench/ (not shipped)."""
