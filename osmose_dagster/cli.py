@@ -1,4 +1,4 @@
-"""`osmose`: ingest, search, segment, status, remove. See the README for each command."""
+"""`osmose`: ingest, search, segment, extract, status, remove. See the README for each command."""
 
 from __future__ import annotations
 
@@ -52,6 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     segment.add_argument("deck", metavar="DECK")
     segment.set_defaults(handler=_segment)
+
+    extract = commands.add_parser(
+        "extract",
+        parents=[common],
+        help="print, per slide, exactly the text that would be indexed (no indexing)",
+    )
+    extract.add_argument("deck", metavar="DECK")
+    extract.add_argument(
+        "--markdown", action="store_true", help="Markdown for people: headings, tables, quotes"
+    )
+    extract.set_defaults(handler=_extract)
 
     status = commands.add_parser("status", parents=[common], help="what the index holds")
     status.set_defaults(handler=_status)
@@ -179,6 +190,38 @@ def _segment(args, settings: Settings) -> int:
             for s in segments
         ]
         _print_table(rows, ["slides", "title"])
+    return 0
+
+
+def _extract(args, settings: Settings) -> int:
+    from .core.extract_render import slides_as_json, slides_as_markdown
+    from .core.pptx_extract import extract_deck
+    from .core.settings import read_passwords
+
+    path = Path(args.deck)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    extraction = extract_deck(
+        path, limits=settings.limits, passwords=read_passwords(settings.deck_passwords_file)
+    )
+    for part in extraction.skipped:
+        print(f"osmose: {path.name}: {part}", file=sys.stderr)
+    if args.json:
+        _print_json(
+            {
+                "file": path.name,
+                "slides": slides_as_json(extraction.slides),
+                "parts_skipped": [str(part) for part in extraction.skipped],
+                "counts": extraction.counts,
+            }
+        )
+    elif args.markdown:
+        sys.stdout.write(slides_as_markdown(extraction.slides))
+    else:
+        for slide in extraction.slides:
+            hidden = " (hidden)" if slide.hidden else ""
+            print(f"--- slide {slide.number}{hidden} ---")
+            print(slide.text)
     return 0
 
 

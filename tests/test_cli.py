@@ -105,3 +105,38 @@ def test_segment_on_an_encrypted_deck_says_so(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     done = osmose(tmp_path, "segment", str(tmp_path / "absent.pptx"), "--debug")
     assert done.returncode == 2 and "Traceback" in done.stderr
+
+
+@pytest.mark.parametrize("query", ["", "   "])
+def test_an_empty_search_is_a_usage_error(tmp_path, query):
+    done = osmose(tmp_path, "search", query)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "the query is empty" in done.stderr and "osmose search" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("make", ["encrypted", "not a deck", "missing"])
+def test_extract_on_bad_input_is_one_line_naming_the_file_and_cause(tmp_path, make):
+    if make == "encrypted":
+        deck, cause = CORPUS / "dotnet__open-xml-sdk__encrypted_pptx.pptx", "password-protected"
+    elif make == "not a deck":
+        deck, cause = tmp_path / "notes.pptx", "not a PowerPoint presentation"
+        deck.write_text("meeting notes, not slides")
+    else:
+        deck, cause = tmp_path / "absent.pptx", "no such file"
+    done = osmose(tmp_path, "extract", str(deck))
+    assert done.returncode == 2 and done.stdout == ""
+    assert deck.name in done.stderr and cause in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_extract_markdown_shows_each_slide_with_its_comments(tmp_path):
+    deck = CORPUS / "docling-project__docling__powerpoint_comments.pptx"
+    done = osmose(tmp_path, "extract", "--markdown", str(deck))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("## Slide ") == 3
+    assert "## Slide 1: Test Slide With Comments" in done.stdout
+    assert "> *Comment:* John Reviewer: This is a sample reviewer comment" in done.stdout
+    plain = osmose(tmp_path, "extract", str(deck))
+    assert plain.returncode == 0 and plain.stdout.count("--- slide ") == 3
+    assert "Jane Smith: I need to try this out!" in plain.stdout

@@ -12,7 +12,10 @@ from .segment import chunk_segments, segment_slides
 
 # Bump when extraction, segmentation or chunking changes what gets indexed: the scheduled
 # re-index then rebuilds every document (it is part of the model assets' code version).
-PIPELINE_VERSION = "2"  # 2: chunk vectors pooled from their slides' vectors
+# 2: chunk vectors pooled from their slides' vectors
+# 3: extraction changed what is indexed: chart values and every chart type, comments, alt text,
+#    typed footer/date text (once per deck), reading order by rows, off-slide shapes left out
+PIPELINE_VERSION = "3"
 
 
 def segment_deck(deck: ExtractedDeck, embedder: Embedder, *, penalty: float) -> SegmentedDeck:

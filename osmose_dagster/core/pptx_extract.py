@@ -5,22 +5,25 @@ legacy binary .ppt and ISO Strict decks go through LibreOffice when it is instal
 are opened with a list of passwords when one is given. Every failure is a typed `DeckError` (see
 `pptx_sniff` for how files are classified); a deck beyond the `ExtractionLimits` raises
 `DeckTooLargeError` naming the limit and the variable that raises it.
+
+Only a file that cannot be opened as a presentation fails. A shape, chart, SmartArt, notes or
+comment part that cannot be read is skipped and listed in `DeckExtraction.skipped`; the rest of
+the deck is read (slide_reader.py reads the shapes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from lxml import etree
-from pptx.enum.shapes import PP_PLACEHOLDER
 from pptx.exc import PythonPptxError
-from pptx.opc.package import PartFactory
+from pptx.opc.constants import CONTENT_TYPE as CT
+from pptx.opc.package import Part, PartFactory
 from pptx.package import Package
 from pptx.parts.presentation import PresentationPart
-from pptx.shapes.graphfrm import GraphicFrame
-from pptx.shapes.group import GroupShape
 
 from osmose_dagster.core.errors import (
     ConversionError,
@@ -32,6 +35,8 @@ from osmose_dagster.core.errors import (
     NotAPresentationError,
     StrictOOXMLError,
 )
+from osmose_dagster.core.ooxml_text import P, text_body
+from osmose_dagster.core.pptx_comments import comment_authors, comment_parts, comments_text
 from osmose_dagster.core.pptx_sniff import (
     DEFAULT_CONVERSION_TIMEOUT_S,
     PRESENTATION_MAIN_TYPES,
@@ -40,33 +45,33 @@ from osmose_dagster.core.pptx_sniff import (
     convert_to_pptx,
     decrypt_deck,
     find_soffice,
-    safe_xml_parser,
     slides_over,
     sniff_deck,
 )
 from osmose_dagster.core.records import Slide
+from osmose_dagster.core.repeated_text import drop_repeated_blocks
 from osmose_dagster.core.settings import ExtractionLimits
+from osmose_dagster.core.slide_reader import (
+    PART_ERRORS,
+    DeckGeometry,
+    SlideContent,
+    describe,
+    read_slide,
+    xml_of,
+)
 
-__all__ = ["extract_slides"]
+__all__ = ["DeckExtraction", "SkippedPart", "extract_deck", "extract_slides"]
 
 # python-pptx maps the presentation, macro-enabled, template and slideshow main parts to
 # PresentationPart, but not the macro-enabled template and slideshow ones; teach it those too, so
 # that every main type we accept loads as a presentation without rewriting the package.
 for _content_type in PRESENTATION_MAIN_TYPES:
     PartFactory.part_type_for.setdefault(_content_type, PresentationPart)
-
-_A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
-_DGM = "{http://schemas.openxmlformats.org/drawingml/2006/diagram}"
-_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_DIAGRAM_DATA_RELTYPE_SUFFIX = "/diagramData"
-
-_TITLE_PLACEHOLDERS = {PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE}
-_FURNITURE_PLACEHOLDERS = {
-    PP_PLACEHOLDER.SLIDE_NUMBER,
-    PP_PLACEHOLDER.DATE,
-    PP_PLACEHOLDER.FOOTER,
-    PP_PLACEHOLDER.HEADER,
-}
+# Charts are read from their XML by pptx_charts, never through python-pptx's chart model; loaded
+# as plain parts they are parsed only when read, so a chart part with malformed XML is skipped
+# (reported) instead of failing the whole package at load. Decks python-pptx *writes* are not
+# affected: add_chart creates its chart part directly.
+PartFactory.part_type_for[CT.DML_CHART] = Part
 
 # What python-pptx raises on packages that are broken inside (bad XML, dangling references, ...).
 _LOAD_ERRORS = (
@@ -79,6 +84,41 @@ _LOAD_ERRORS = (
 )
 
 
+@dataclass(frozen=True)
+class SkippedPart:
+    """A part of the deck that could not be read and was left out; the rest was read."""
+
+    slide: int | None  # 1-based; None for a part of the whole deck (e.g. the comment authors)
+    part: str  # the shape ("Chart 3 (id 5)") or the package part ("/ppt/comments/comment1.xml")
+    cause: str  # "<exception type>: <message>"
+
+    def __str__(self) -> str:
+        where = f"slide {self.slide}" if self.slide is not None else "deck"
+        return f"{where}: {self.part} skipped ({self.cause})"
+
+
+@dataclass(frozen=True)
+class DeckExtraction:
+    slides: list[Slide]
+    skipped: list[SkippedPart] = field(default_factory=list)
+    off_slide_shapes: int = 0  # shapes with text placed entirely outside the slide: left out
+    repeated_blocks_dropped: int = 0  # repeats of text found on most slides (footers), left out
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """What the deck gave, for a run's metadata."""
+        return {
+            "slides": len(self.slides),
+            "tables": sum(len(slide.tables) for slide in self.slides),
+            "charts": sum(len(slide.charts) for slide in self.slides),
+            "comments": sum(len(slide.comments) for slide in self.slides),
+            "alt_texts": sum(len(slide.alt_text) for slide in self.slides),
+            "parts_skipped": len(self.skipped),
+            "off_slide_shapes": self.off_slide_shapes,
+            "repeated_blocks_dropped": self.repeated_blocks_dropped,
+        }
+
+
 def extract_slides(
     path: str | Path,
     *,
@@ -87,7 +127,25 @@ def extract_slides(
     limits: ExtractionLimits | None = None,
     passwords: Sequence[str] = (),
 ) -> list[Slide]:
-    """Every slide of the deck at `path`, in deck order.
+    """Every slide of the deck at `path`, in deck order (see `extract_deck`)."""
+    return extract_deck(
+        path,
+        soffice=soffice,
+        conversion_timeout_s=conversion_timeout_s,
+        limits=limits,
+        passwords=passwords,
+    ).slides
+
+
+def extract_deck(
+    path: str | Path,
+    *,
+    soffice: str | None = None,
+    conversion_timeout_s: float = DEFAULT_CONVERSION_TIMEOUT_S,
+    limits: ExtractionLimits | None = None,
+    passwords: Sequence[str] = (),
+) -> DeckExtraction:
+    """Every slide of the deck at `path`, in deck order, with the parts that were skipped.
 
     `soffice` is the LibreOffice binary used for legacy .ppt and Strict OOXML decks; None looks
     for `soffice` / `libreoffice` on PATH. `limits` bound what is read (None: the defaults);
@@ -105,7 +163,7 @@ def extract_slides(
 
 def _extract_kind(
     path: Path, kind: DeckKind, limits: ExtractionLimits, soffice: str | None, timeout_s: float
-) -> list[Slide]:
+) -> DeckExtraction:
     if kind is DeckKind.OOXML:
         return _extract_ooxml(path, limits)
     return _extract_converted(path, kind, limits, soffice or find_soffice(), timeout_s)
@@ -118,7 +176,7 @@ def _extract_encrypted(
     limits: ExtractionLimits,
     soffice: str | None,
     timeout_s: float,
-) -> list[Slide]:
+) -> DeckExtraction:
     """Decrypt into a private temporary folder (mode 0700, removed afterwards), then extract.
 
     Errors name the original file; no password is ever part of a message."""
@@ -153,7 +211,7 @@ def _extract_encrypted(
 
 def _extract_converted(
     path: Path, kind: DeckKind, limits: ExtractionLimits, soffice: str | None, timeout_s: float
-) -> list[Slide]:
+) -> DeckExtraction:
     if soffice is None:
         raise LegacyFormatError(path) if kind is DeckKind.LEGACY_PPT else StrictOOXMLError(path)
     with TemporaryDirectory(prefix="osmose-convert-") as workdir:
@@ -170,24 +228,22 @@ def _extract_converted(
             raise ConversionError(path, f"its output is unreadable: {exc.cause}") from exc
 
 
-def _extract_ooxml(path: Path, limits: ExtractionLimits) -> list[Slide]:
+def _extract_ooxml(path: Path, limits: ExtractionLimits) -> DeckExtraction:
     presentation = _open_presentation(path)
     try:
         count = len(presentation.slides)
         if count > limits.max_slides:  # before any slide is read
             raise DeckTooLargeError(path, slides_over(count, limits.max_slides))
-        slides = []
-        inherited: dict = {}  # positions of layout placeholders, shared by the deck's slides
+        reader = _DeckReader(presentation)
         for number, slide in enumerate(presentation.slides, start=1):
-            slides.append(_read_slide(slide, number, inherited))
-            characters = len(slides[-1].text)
+            characters = len(reader.read(number, slide).text)
             if characters > limits.max_slide_chars:
                 raise DeckTooLargeError(
                     path,
                     f"slide {number} holds {characters:,} characters of text, over the limit of "
                     f"{limits.max_slide_chars:,}; raise OSMOSE_MAX_SLIDE_CHARS to accept it",
                 )
-        return slides
+        return reader.result()
     except _LOAD_ERRORS as exc:
         raise CorruptDeckError(path, _describe(exc)) from exc
 
@@ -206,178 +262,128 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _read_slide(slide, number: int, inherited: dict) -> Slide:
-    reader = _SlideReader(slide.part, inherited)
-    title_shape = _title_shape(slide.shapes)
-    title_element = title_shape.element if title_shape is not None else None
-    reader.read_shapes(shape for shape in slide.shapes if shape.element is not title_element)
-    reader.read_unplaced_diagrams()
-    return Slide(
-        number=number,
-        title=_single_line(_shape_text(title_shape)) if title_shape is not None else "",
-        body=reader.body,
-        tables=reader.tables,
-        notes=_notes_text(slide),
-        hidden=slide.element.get("show") in ("0", "false"),
-    )
+@dataclass
+class _SlideParts:
+    number: int
+    content: SlideContent
+    notes: str
+    comments: list[str]
+    hidden: bool
+
+    def slide(self) -> Slide:
+        body: list[str] = []
+        tables: list[list[list[str]]] = []
+        charts: list[str] = []
+        alt_text: list[str] = []
+        lists = {"body": body, "chart": charts, "alt": alt_text}
+        order: list[tuple[str, int]] = []
+        for block in self.content.blocks:
+            if block.kind == "table":
+                order.append(("table", len(tables)))
+                tables.append(block.table or [])
+            else:
+                order.append((block.kind, len(lists[block.kind])))
+                lists[block.kind].append(block.text)
+        return Slide(
+            number=self.number,
+            title=self.content.title,
+            body=body,
+            tables=tables,
+            notes=self.notes,
+            hidden=self.hidden,
+            charts=charts,
+            alt_text=alt_text,
+            comments=self.comments,
+            reading_order=order,
+        )
 
 
-class _SlideReader:
-    """Collects one slide's body blocks and tables while walking its shapes in reading order."""
+class _DeckReader:
+    """Reads a deck's slides one by one, then drops text repeated on most of them."""
 
-    def __init__(self, slide_part, inherited: dict):
-        self._part = slide_part
-        self._inherited = inherited
-        self._diagrams_read: set[str] = set()
-        self.body: list[str] = []
-        self.tables: list[list[list[str]]] = []
+    def __init__(self, presentation) -> None:
+        self._presentation_part = presentation.part
+        self._geometry = DeckGeometry(
+            _int_or_none(presentation.slide_width), _int_or_none(presentation.slide_height)
+        )
+        self._slides: list[_SlideParts] = []
+        self._skipped: list[SkippedPart] = []
+        self._authors: dict[str, str] | None = None
 
-    def read_shapes(self, shapes: Iterable) -> None:
-        for shape in _in_reading_order(shapes, self._inherited):
+    def read(self, number: int, slide) -> Slide:
+        """Read one slide; the Slide returned is before repeated text is dropped."""
+        part = slide.part
+        try:
+            content = read_slide(part, self._geometry)
+        except PART_ERRORS as exc:  # beyond any one shape: the slide's own XML
+            content = SlideContent(skipped=[("slide", describe(exc))])
+        self._skipped += [SkippedPart(number, what, cause) for what, cause in content.skipped]
+        parts = _SlideParts(
+            number,
+            content,
+            self._notes(number, part),
+            self._comments(number, part),
+            slide.element.get("show") in ("0", "false"),
+        )
+        self._slides.append(parts)
+        return parts.slide()
+
+    def result(self) -> DeckExtraction:
+        dropped = drop_repeated_blocks([parts.content for parts in self._slides])
+        return DeckExtraction(
+            slides=[parts.slide() for parts in self._slides],
+            skipped=self._skipped,
+            off_slide_shapes=sum(parts.content.off_slide_shapes for parts in self._slides),
+            repeated_blocks_dropped=dropped,
+        )
+
+    def _notes(self, number: int, slide_part) -> str:
+        notes_part = next(
+            (
+                rel.target_part
+                for rel in slide_part.rels.values()
+                if not rel.is_external and rel.reltype.endswith("/notesSlide")
+            ),
+            None,
+        )
+        if notes_part is None:
+            return ""
+        try:
+            return _notes_text(xml_of(notes_part))
+        except PART_ERRORS as exc:
+            self._skipped.append(SkippedPart(number, str(notes_part.partname), describe(exc)))
+            return ""
+
+    def _comments(self, number: int, slide_part) -> list[str]:
+        comments: list[str] = []
+        for part in comment_parts(slide_part):
             try:
-                self._read_shape(shape)
-            except NotImplementedError:  # python-pptx meets a shape kind it does not model
-                self._add(_xml_text(shape.element))
+                comments += comments_text(xml_of(part), self._comment_authors())
+            except PART_ERRORS as exc:
+                self._skipped.append(SkippedPart(number, str(part.partname), describe(exc)))
+        return comments
 
-    def read_unplaced_diagrams(self) -> None:
-        """SmartArt whose frame we did not meet (e.g. hidden in markup python-pptx skips)."""
-        for rel_id, rel in self._part.rels.items():
-            if not rel.is_external and rel.reltype.endswith(_DIAGRAM_DATA_RELTYPE_SUFFIX):
-                self._read_diagram_data(rel_id)
-
-    def _read_shape(self, shape) -> None:
-        if isinstance(shape, GroupShape):
-            self.read_shapes(shape.shapes)
-        elif _placeholder_type(shape) in _FURNITURE_PLACEHOLDERS:
-            return
-        elif isinstance(shape, GraphicFrame):
-            self._read_graphic_frame(shape)
-        elif shape.has_text_frame:
-            self._add(_shape_text(shape))
-
-    def _read_graphic_frame(self, frame: GraphicFrame) -> None:
-        if frame.has_table:
-            table = [[_cell_text(cell) for cell in row.cells] for row in frame.table.rows]
-            if any(any(row) for row in table):
-                self.tables.append(table)
-        elif frame.has_chart:
-            self._add(_chart_text(frame))
-        else:
-            relation = next(frame.element.iter(f"{_DGM}relIds"), None)
-            if relation is not None:
-                self._read_diagram_data(relation.get(f"{_R}dm", ""))
-            # other frames (OLE objects, media) hold no text of their own
-
-    def _read_diagram_data(self, rel_id: str) -> None:
-        rel = self._part.rels.get(rel_id)
-        if rel_id in self._diagrams_read or rel is None or rel.is_external:
-            return
-        self._diagrams_read.add(rel_id)
-        data = etree.fromstring(rel.target_part.blob, parser=safe_xml_parser())
-        self._add("\n".join(text for point in data.iter(f"{_DGM}pt") if (text := _xml_text(point))))
-
-    def _add(self, block: str) -> None:
-        if block:
-            self.body.append(block)
+    def _comment_authors(self) -> dict[str, str]:
+        if self._authors is None:
+            try:
+                self._authors = comment_authors(self._presentation_part, xml_of)
+            except PART_ERRORS as exc:
+                self._skipped.append(SkippedPart(None, "comment authors", describe(exc)))
+                self._authors = {}
+        return self._authors
 
 
-def _in_reading_order(shapes: Iterable, inherited: dict) -> list:
-    """Top to bottom, then left to right; shapes without a position last, in XML order."""
-    placed, unplaced = [], []
-    for index, shape in enumerate(shapes):
-        top, left = _position(shape, inherited)
-        if top is None or left is None:
-            unplaced.append(shape)
-        else:
-            placed.append((top, left, index, shape))
-    placed.sort(key=lambda item: item[:3])
-    return [item[3] for item in placed] + unplaced
-
-
-def _position(shape, inherited: dict) -> tuple[int | None, int | None]:
-    """`inherited` keeps the position of each layout placeholder once found: python-pptx looks the
-    layout placeholder up again for every `top` and `left` of a slide placeholder that has no
-    position of its own, which was 40% of extraction time."""
-    try:
-        if shape.is_placeholder and shape.element.xfrm is None:
-            key = (shape.part.slide_layout.part.partname, shape.placeholder_format.idx)
-            if key not in inherited:
-                inherited[key] = (shape.top, shape.left)
-            return inherited[key]
-        return shape.top, shape.left
-    # malformed or unmodelled xfrm; a placeholder whose layout (to inherit from) is missing
-    except (ValueError, KeyError, AttributeError, NotImplementedError):
-        return None, None
-
-
-def _title_shape(shapes):
-    titles = (shape for shape in shapes if _placeholder_type(shape) in _TITLE_PLACEHOLDERS)
-    return next(titles, None)
-
-
-def _placeholder_type(shape):
-    if not shape.is_placeholder:
-        return None
-    try:
-        return shape.placeholder_format.type
-    except ValueError:  # a placeholder type this schema does not know
-        return None
-
-
-def _cell_text(cell) -> str:
-    return _paragraphs_text(cell.text_frame.paragraphs)
-
-
-def _shape_text(shape) -> str:
-    return _paragraphs_text(shape.text_frame.paragraphs) if shape.has_text_frame else ""
-
-
-def _paragraphs_text(paragraphs: Iterable) -> str:
-    # python-pptx renders a line break (a:br) inside a paragraph as a vertical tab.
-    lines = (paragraph.text.replace("\v", "\n").strip() for paragraph in paragraphs)
-    return "\n".join(line for line in lines if line)
-
-
-def _single_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _xml_text(element) -> str:
-    """Text of every a:p below `element`, one line per paragraph: the fallback for odd shapes."""
-    lines = (
-        "".join(t.text or "" for t in paragraph.iter(f"{_A}t")).strip()
-        for paragraph in element.iter(f"{_A}p")
-    )
-    return "\n".join(line for line in lines if line)
-
-
-def _chart_text(frame: GraphicFrame) -> str:
-    """'Chart: <title> — series: A, B — categories: x, y', leaving out the parts a chart lacks."""
-    try:
-        chart = frame.chart
-    except (KeyError, AttributeError):  # the chart part is missing, or is no chart
+def _notes_text(notes: etree._Element) -> str:
+    """The text of the notes body placeholder (not the slide image, header or page number)."""
+    tree = notes.find(f"{P}cSld/{P}spTree")
+    if tree is None:
         return ""
-    title = _paragraphs_text(chart.chart_title.text_frame.paragraphs) if chart.has_title else ""
-    series = list(dict.fromkeys(s.name for plot in chart.plots for s in plot.series if s.name))
-    categories = list(_category_labels(chart))
-    parts = [f"Chart: {_single_line(title)}" if title else "Chart"]
-    if series:
-        parts.append("series: " + ", ".join(series))
-    if categories:
-        parts.append("categories: " + ", ".join(categories))
-    return " — ".join(parts) if len(parts) > 1 or title else ""
+    for shape in tree.iter(f"{P}sp"):
+        placeholder = shape.find(f"{P}nvSpPr/{P}nvPr/{P}ph")
+        if placeholder is not None and placeholder.get("type") == "body":
+            return text_body(shape.find(f"{P}txBody"))
+    return ""
 
 
-def _category_labels(chart) -> Iterator[str]:
-    plots = chart.plots
-    if len(plots):
-        for category in plots[0].categories:
-            if label := str(category).strip():
-                yield label
-
-
-def _notes_text(slide) -> str:
-    if not slide.has_notes_slide:  # asking for notes_slide would create one
-        return ""
-    frame = slide.notes_slide.notes_text_frame  # the notes body, not the slide image placeholder
-    return _paragraphs_text(frame.paragraphs) if frame is not None else ""
+def _int_or_none(value) -> int | None:
+    return int(value) if value is not None else None

@@ -6,6 +6,7 @@ A run holds one document (sensor, UI, CLI) or a batch of them (a backfill, so th
 loaded once for many decks): values are `{partition key: value}`, metadata covers the batch.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from ..core.embed import EncodeStats
 from ..core.errors import DocumentChangedError, DocumentNotFoundError
 from ..core.index import DocumentPoints
 from ..core.pipeline import PIPELINE_VERSION, embed_chunks, segment_decks, vector_problems
-from ..core.pptx_extract import extract_slides
+from ..core.pptx_extract import extract_deck
 from ..core.records import ExtractedDeck, RawDocument, SegmentedDeck
 from ..core.settings import Settings
 from .automation import model_code_version, reindex_condition
@@ -40,6 +41,16 @@ from .resources import EmbedderResource, InboxResource, QdrantResource, Segmente
 
 GROUP = "ingest"
 SHA256_BY_DOCUMENT = "sha256_by_document"
+# What `extracted_slides` counts, summed over its documents (DeckExtraction.counts).
+EXTRACTION_COUNTS = (
+    "tables",
+    "charts",
+    "comments",
+    "alt_texts",
+    "parts_skipped",
+    "off_slide_shapes",
+    "repeated_blocks_dropped",
+)
 
 
 def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
@@ -95,13 +106,24 @@ def raw_documents(
 def extracted_slides(
     context: AssetExecutionContext, raw_documents: dict[str, RawDocument], inbox: InboxResource
 ) -> Output[dict[str, ExtractedDeck]]:
-    """Every slide's title, body in reading order, tables, notes, charts and SmartArt text."""
+    """Every slide's text in reading order: title, body, tables, charts (with their values),
+    alt text, notes and comments. A part that cannot be read is skipped, named in the run log
+    and counted (`parts_skipped`); the rest of the deck is indexed."""
     limits, passwords = inbox.extraction_limits(), inbox.deck_passwords()
+    counts: Counter[str] = Counter()
 
     def extract(key: str, raw: RawDocument) -> ExtractedDeck:
-        slides = extract_slides(raw.path, limits=limits, passwords=passwords)
-        context.log.info(f"{key}: {len(slides)} slides extracted")
-        return ExtractedDeck(document=key, file=raw.file, sha256=raw.sha256, slides=slides)
+        extraction = extract_deck(raw.path, limits=limits, passwords=passwords)
+        for part in extraction.skipped:
+            context.log.warning(f"{key}: {part}")
+        counts.update(extraction.counts)
+        context.log.info(
+            f"{key}: {len(extraction.slides)} slides extracted"
+            + (f", {len(extraction.skipped)} part(s) skipped" if extraction.skipped else "")
+        )
+        return ExtractedDeck(
+            document=key, file=raw.file, sha256=raw.sha256, slides=extraction.slides
+        )
 
     decks = per_document(context, raw_documents, extract)
     slides = [slide for deck in decks.values() for slide in deck.slides]
@@ -113,7 +135,7 @@ def extracted_slides(
             "characters": sum(len(slide.text) for slide in slides),
             "hidden_slides": sum(slide.hidden for slide in slides),
             "slides_without_text": sum(not slide.text.strip() for slide in slides),
-            "tables": sum(len(slide.tables) for slide in slides),
+            **{name: counts[name] for name in EXTRACTION_COUNTS},
         },
     )
 

@@ -145,7 +145,7 @@ def test_text_in_nested_groups_is_found_at_the_group_place(tmp_path):
     ]
 
 
-def test_chart_title_series_and_categories_become_one_block(tmp_path):
+def test_chart_title_series_categories_and_values_become_one_chart_block(tmp_path):
     prs = Presentation()
     slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY])
     slide.shapes.title.text = "Sales"
@@ -162,12 +162,14 @@ def test_chart_title_series_and_categories_become_one_block(tmp_path):
 
     [extracted] = extract_slides(save(prs, tmp_path / "deck.pptx"))
 
-    assert extracted.body == [
-        "Chart: Regional revenue — series: Revenue, Costs — categories: East, West"
+    assert extracted.body == []
+    assert extracted.charts == [
+        "Regional revenue\nRevenue: East 1, West 2\nCosts: East 0.5, West 1.5"
     ]
+    assert extracted.text == "Sales\n" + extracted.charts[0]
 
 
-def test_footer_date_and_slide_number_placeholders_are_skipped(tmp_path):
+def test_footer_date_and_slide_number_keep_typed_text_but_not_their_fields(tmp_path):
     prs = Presentation()
     slide = prs.slides.add_slide(prs.slide_layouts[TITLE_AND_CONTENT])
     slide.shapes.title.text = "Title"
@@ -177,13 +179,28 @@ def test_footer_date_and_slide_number_placeholders_are_skipped(tmp_path):
         if placeholder.placeholder_format.type in furniture:  # add_slide does not copy these
             slide.shapes.element.append(copy.deepcopy(placeholder.element))
     for placeholder in slide.placeholders:
-        if placeholder.placeholder_format.type in furniture:
-            placeholder.text_frame.text = f"furniture {placeholder.placeholder_format.type}"
+        kind = placeholder.placeholder_format.type
+        if kind == PP_PLACEHOLDER.FOOTER:
+            placeholder.text_frame.text = "Typed footer words"
+        elif kind in furniture:  # a field PowerPoint fills in: slide number, date
+            paragraph = placeholder.text_frame.paragraphs[0]._p
+            field = paragraph.makeelement(
+                "{http://schemas.openxmlformats.org/drawingml/2006/main}fld",
+                {
+                    "id": "{5C4B8F2A-0000-0000-0000-000000000001}",
+                    "type": ("slidenum" if kind == PP_PLACEHOLDER.SLIDE_NUMBER else "datetime1"),
+                },
+            )
+            text = field.makeelement("{http://schemas.openxmlformats.org/drawingml/2006/main}t", {})
+            text.text = "‹#›" if kind == PP_PLACEHOLDER.SLIDE_NUMBER else "3/11/2026"
+            field.append(text)
+            paragraph.append(field)
 
     [extracted] = extract_slides(save(prs, tmp_path / "deck.pptx"))
 
     assert len([p for p in slide.placeholders if p.placeholder_format.type in furniture]) == 3
-    assert extracted.body == ["Body"]
+    assert extracted.body == ["Body", "Typed footer words"]
+    assert "3/11/2026" not in extracted.text and "‹#›" not in extracted.text
 
 
 @pytest.mark.parametrize(
@@ -352,7 +369,7 @@ def test_fifo_is_refused_without_blocking(tmp_path):
 
 
 def test_missing_file_raises_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"nowhere\.pptx"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere.pptx"):
         extract_slides(tmp_path / "nowhere.pptx")
 
 
@@ -421,7 +438,7 @@ def test_legacy_ppt_is_converted_with_the_given_soffice(tmp_path):
 
 def test_failing_conversion_raises_conversion_error(tmp_path):
     soffice = fake_soffice(tmp_path, 'echo "Error: source file could not be loaded" >&2\nexit 1\n')
-    with pytest.raises(ConversionError, match=r"strict\.pptx.*could not be loaded"):
+    with pytest.raises(ConversionError, match=r"strict.pptx.*could not be loaded"):
         extract_slides(strict_deck(tmp_path / "strict.pptx"), soffice=soffice)
 
 
@@ -432,7 +449,7 @@ def test_conversion_writing_garbage_raises_conversion_error(tmp_path):
         'for arg in "$@"; do [ "$previous" = "--outdir" ] && outdir="$arg"; previous="$arg"; done\n'
         'echo garbage > "$outdir/strict.pptx"\n',
     )
-    with pytest.raises(ConversionError, match=r"strict\.pptx"):
+    with pytest.raises(ConversionError, match=r"strict.pptx"):
         extract_slides(strict_deck(tmp_path / "strict.pptx"), soffice=soffice)
 
 
