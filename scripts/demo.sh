@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export OSMOSE_HOME="${OSMOSE_HOME:-$PWD/data}"
 export DAGSTER_HOME="${DAGSTER_HOME:-$OSMOSE_HOME/dagster}"
-bin=.venv/bin
+bin="${OSMOSE_VENV:-.venv}/bin"
 $bin/python -m osmose_dagster.samples "$OSMOSE_HOME/samples" >/dev/null
 $bin/osmose ingest "$OSMOSE_HOME"/samples/*.pptx
 echo

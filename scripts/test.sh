@@ -22,7 +22,8 @@ if ! command -v soffice >/dev/null && [ "${OSMOSE_SKIP_LIBREOFFICE:-}" != 1 ] \
     || echo "could not install LibreOffice: legacy decks are tested as unconvertible" >&2
 fi
 # Lint, format and types first: seconds, and the same rules for everyone (pyproject.toml).
-bin=.venv/bin
+venv="$(cd "${OSMOSE_VENV:-.venv}" && pwd)"  # scripts/bootstrap.sh made it
+bin="$venv/bin"
 $bin/ruff check --quiet .
 $bin/ruff format --check --quiet .
 $bin/mypy
@@ -30,7 +31,7 @@ $bin/mypy
 check_home="$(mktemp -d)"
 trap 'rm -rf "$check_home"' EXIT
 cp dagster.yaml "$check_home/"
-OSMOSE_HOME="$check_home" DAGSTER_HOME="$check_home" VIRTUAL_ENV="$PWD/.venv" \
+OSMOSE_HOME="$check_home" DAGSTER_HOME="$check_home" VIRTUAL_ENV="$venv" \
   $bin/dg check defs >"$check_home/dg.log" 2>&1 || { cat "$check_home/dg.log" >&2; exit 1; }
 echo "ruff, mypy and dg check defs: clean" >&2
 $bin/python -m pytest "$@"

@@ -7,7 +7,7 @@ of consecutive slides, pick the one minimising
 
 where a segment's dispersion is sum_k (1 - cos(v_k, centroid)) = n - |sum_k v_k| for unit vectors.
 `penalty` is the one knob: 0 puts every slide alone, larger values give fewer, longer segments
-(1.0 found the topics of the sample decks; see the README).
+(1.0 found the topics of the sample decks; docs/configuration.md, OSMOSE_SEGMENT_PENALTY).
 
 Vectors are centred on the deck's mean first: sentence embeddings share a large common component
 (all slides of a deck look alike to the model), and removing it makes "same topic" and "other

@@ -1,4 +1,4 @@
-"""Configuration from environment variables, in one place (the README documents each)."""
+"""Configuration from environment variables, in one place (docs/configuration.md documents each)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Runs from the sensor and the scheduled backfills are tagged when requested. A ru
 the UI's Materialize button (or `dagster job launch`) carries no tag by itself; this coordinator
 gives it the least busy slot's tag before queueing it, so dagster.yaml's per-tag limit binds it
 like any other run. Runs that bypass the queue altogether (`execute_in_process`, the `osmose`
-CLI) are kept apart by the slot lock the embedder resource takes (core/device_lock.py).
+CLI) are kept apart by the slot lock the embedder resource takes (core/slots.py).
 """
 
 from dagster import AssetKey, DagsterRun

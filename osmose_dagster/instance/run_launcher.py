@@ -84,13 +84,13 @@ class GpuDockerRunLauncher(DockerRunLauncher):
     that `container_kwargs.device_requests` is refused: GPUs are assigned per run, here.
     """
 
-    def __init__(self, *args, container_kwargs=None, **kwargs):
+    def __init__(self, container_kwargs=None, **kwargs):
         if container_kwargs and "device_requests" in container_kwargs:
             raise ValueError(
                 "GpuDockerRunLauncher gives each run container the GPU of its osmose/gpu tag; "
                 "remove device_requests from run_launcher.config.container_kwargs"
             )
-        super().__init__(*args, container_kwargs=container_kwargs, **kwargs)
+        super().__init__(container_kwargs=container_kwargs, **kwargs)
 
     def get_container_context(self, dagster_run: DagsterRun) -> DockerContainerContext:
         return with_run_gpu(super().get_container_context(dagster_run), dagster_run.tags)
