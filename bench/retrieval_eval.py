@@ -1,6 +1,21 @@
-"""Search quality of the chunk vectors: pooled from the slides' vectors, or each chunk encoded whole.
+"""Search quality: dense, BM25 and fused retrieval over a library of 110 decks (default), or the
+chunk vectors pooled against encoded whole (`--pooling`, the comparison made for issue 6).
 
-    .venv/bin/python bench/retrieval_eval.py [--device cpu] [--facts 150] [--work /tmp/osmose-bench]
+    .venv/bin/python bench/retrieval_eval.py [--lines 120] [--rare 120] [--work /tmp/osmose-bench]
+    .venv/bin/python bench/retrieval_eval.py --pooling [--device cpu] [--facts 150]
+
+Default (`bench/retrieval_library.py` does the work): the library is every deck of the real corpus
+(../shared/corpus/real) that extracts to some text, the 4 sample decks, the 230-slide deck and
+the 50 decks of the `many` workload (bench/workloads.py), indexed by the project's own code
+(segmentation, pooled chunk vectors, `VectorIndex.replace_documents` into a Qdrant Edge shard)
+and searched with `VectorIndex.search` in its three modes (dense, sparse = BM25 alone, hybrid =
+the two fused). Query sets: the judged questions below (semantic; answered by the chunk of the
+deck holding the judged slide), and known-item queries made from the decks nobody wrote the
+search for (the corpus and the workloads; answered by any chunk of the right deck): a line of a
+deck (4 to 24 words, found in no other deck), and two rare words of a deck (words in that deck
+only). Prints hit@1, hit@3 and MRR@10 per set and mode.
+
+`--pooling`:
 
 The index: the four sample decks (osmose_dagster/samples.py, written by people: en, fr, de) and
 the 230-slide generated deck (bench/workloads.py) as distractors that share their themes (GPU
@@ -104,10 +119,17 @@ BIG = "operations_review_230_slides.pptx"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pooling", action="store_true", help="pooled against encoded vectors")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--facts", type=int, default=150, help="known-item queries (0: none)")
+    parser.add_argument("--facts", type=int, default=150, help="--pooling: known-item queries")
+    parser.add_argument("--lines", type=int, default=120, help="queries that are a line of a deck")
+    parser.add_argument("--rare", type=int, default=120, help="queries of two rare words")
     parser.add_argument("--work", type=Path, default=Path("/tmp/osmose-bench"))
     args = parser.parse_args(argv)
+    if not args.pooling:
+        from retrieval_library import evaluate_library
+
+        return evaluate_library(args, JUDGED)
 
     from osmose_dagster.core.embed import EncodeStats, load_embedder
     from osmose_dagster.core.pipeline import pool_vectors, segment_decks

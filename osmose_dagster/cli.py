@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     ingest.set_defaults(handler=_ingest)
 
     search = commands.add_parser("search", parents=[common], help="search the index")
-    search.add_argument("query")
+    search.add_argument(
+        "query", help='what to look for; "-": one query per line of standard input, JSON lines out'
+    )
     search.add_argument("--limit", type=_positive_int, default=5)
     search.set_defaults(handler=_search)
 
@@ -120,24 +122,15 @@ def _search(args, settings: Settings) -> int:
     from .core.index import index_location, open_index
 
     query = args.query.strip()
+    if query == "-":
+        return _search_lines(args, settings)
     if not query:
         raise UsageError('search: the query is empty; say what to look for: osmose search "QUERY"')
     embedder = _query_embedder(settings)
     vector = embedder.embed_queries([query])[0]
     with open_index(index_location(settings)) as index:
-        hits = index.search(vector, args.limit)
-    results = [
-        {
-            "document": hit.document,
-            "file": hit.file,
-            "first_slide": hit.first_slide,
-            "last_slide": hit.last_slide,
-            "title": hit.title,
-            "score": round(hit.score, 4),
-            "text": hit.text,
-        }
-        for hit in hits
-    ]
+        hits = index.search(vector, args.limit, query)
+    results = [_hit_row(hit) for hit in hits]
     if args.json:
         _print_json({"results": results})
     elif not results:
@@ -145,7 +138,7 @@ def _search(args, settings: Settings) -> int:
     else:
         table = [
             {
-                "score": f"{hit.score:.3f}",
+                "score": f"{hit.score:.4f}",
                 "document": hit.document,
                 "slides": f"{hit.first_slide}-{hit.last_slide}",
                 "title": hit.title[:40],
@@ -154,6 +147,49 @@ def _search(args, settings: Settings) -> int:
             for hit in hits
         ]
         _print_table(table, ["score", "document", "slides", "title", "snippet"])
+    return 0
+
+
+def _hit_row(hit) -> dict:
+    return {
+        "document": hit.document,
+        "file": hit.file,
+        "first_slide": hit.first_slide,
+        "last_slide": hit.last_slide,
+        "title": hit.title,
+        "score": round(hit.score, 4),
+        "text": hit.text,
+    }
+
+
+def _search_lines(args, settings: Settings) -> int:
+    """`osmose search -`: one query per line of standard input, one JSON line per query
+    (`{"query", "results"}`, or `{"query", "error"}` for a blank line), with the model loaded
+    once. The store is held while queries keep coming and let go whenever none is waiting, so
+    an open pipe never keeps a run from writing."""
+    from contextlib import ExitStack
+
+    from .core.index import index_location, open_index
+    from .search_lines import query_lines
+
+    embedder = _query_embedder(settings)
+    location = index_location(settings)
+    with ExitStack() as held:
+        index = None
+        for line, another_waiting in query_lines(sys.stdin):
+            query = line.strip()
+            if not query:
+                row: dict = {"query": line, "error": "the query is empty"}
+            else:
+                if index is None:
+                    index = held.enter_context(open_index(location))
+                vector = embedder.embed_queries([query])[0]
+                hits = index.search(vector, args.limit, query)
+                row = {"query": query, "results": [_hit_row(hit) for hit in hits]}
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+            if not another_waiting and index is not None:
+                held.close()
+                index = None
     return 0
 
 

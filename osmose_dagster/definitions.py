@@ -12,6 +12,8 @@ from .defs.automation import scheduled_reindex
 from .defs.batch_failures import rerun_batch_without_bad_documents
 from .defs.jobs import ingest_documents
 from .defs.resources import resources_for
+from .defs.run_deaths import give_up_on_runs_killed_every_try
+from .defs.run_metrics import build_run_metrics_sensors
 from .defs.sensors import build_inbox_sensor
 
 
@@ -25,6 +27,8 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             build_inbox_sensor(settings),
             scheduled_reindex,
             rerun_batch_without_bad_documents,
+            give_up_on_runs_killed_every_try,
+            *build_run_metrics_sensors(settings),
         ],
         resources=resources_for(settings),
         # No fork: CUDA cannot run in a forked child, and one process means one model load per run.

@@ -62,6 +62,37 @@ def first_failure(events: Iterable[DagsterEvent | None]) -> RunFailure:
     return RunFailure("", "the run failed (see the run in the Dagster UI)")
 
 
+PROCESS_DIED = "RunProcessDied"
+_DIED = re.compile(r"signal|exited|terminated|died|process", re.IGNORECASE)
+
+
+def failure_classes(events: Iterable[DagsterEvent | None], per_document_key: str) -> list[str]:
+    """The error classes of a failed run, for the failure counters: each bad deck's own class
+    where a batch step named them (its failure metadata under `per_document_key`), else each
+    failed step's error class; a run that failed with no failed step and a message about its
+    process is RunProcessDied (killed, out of memory, evicted)."""
+    classes: list[str] = []
+    listed = [event for event in events if event is not None]
+    for event in listed:
+        if event.event_type != DagsterEventType.STEP_FAILURE:
+            continue
+        data = event.step_failure_data
+        named = (
+            data.user_failure_data.metadata.get(per_document_key)
+            if data.user_failure_data
+            else None
+        )
+        if named is not None and isinstance(named.value, dict):
+            classes += [str(name) for name in named.value.values()]
+        else:
+            classes.append(_typed_or_innermost(data.error).error_class or "StepFailure")
+    if not classes:
+        failure = first_failure(listed)
+        died = not failure.error_class and _DIED.search(failure.message)
+        classes.append(failure.error_class or (PROCESS_DIED if died else "RunFailure"))
+    return classes
+
+
 def typed_error_names() -> set[str]:
     """OsmoseError and every subclass of it (DeckError and its causes included), by class name."""
     names: set[str] = set()

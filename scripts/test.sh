@@ -21,6 +21,15 @@ if ! command -v soffice >/dev/null && [ "${OSMOSE_SKIP_LIBREOFFICE:-}" != 1 ] \
       apt-get install -y -qq --no-install-recommends libreoffice-impress; } >/dev/null \
     || echo "could not install LibreOffice: legacy decks are tested as unconvertible" >&2
 fi
+# The monitoring tests run Debian's Prometheus, promtool and node-exporter (tests/deploy/test_monitoring.py).
+if [ ! -x /usr/bin/promtool ] || [ ! -x /usr/bin/prometheus-node-exporter ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's prometheus and prometheus-node-exporter for the monitoring tests (apt-get, once) ..." >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends prometheus prometheus-node-exporter; } >/dev/null \
+      || echo "could not install prometheus: the monitoring tests will fail" >&2
+  fi
+fi
 # Lint, format and types first: seconds, and the same rules for everyone (pyproject.toml).
 venv="$(cd "${OSMOSE_VENV:-.venv}" && pwd)"  # scripts/bootstrap.sh made it
 bin="$venv/bin"

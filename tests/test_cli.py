@@ -22,6 +22,7 @@ def osmose(home: Path, *args: str, timeout: int = 300) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 def test_segment_json_covers_every_slide_in_order(tmp_path, sample_decks):
     deck = sample_decks["quarterly_review_en.pptx"]
     done = osmose(tmp_path, "segment", str(deck), "--json")
@@ -35,6 +36,7 @@ def test_segment_json_covers_every_slide_in_order(tmp_path, sample_decks):
     assert len(segments) >= 3  # the deck has three topics
 
 
+@pytest.mark.slow
 def test_ingest_then_search_then_status(tmp_path, sample_decks):
     home = tmp_path / "home"
     deck = sample_decks["ml_platform_onboarding_en.pptx"]
@@ -70,6 +72,54 @@ def test_ingest_then_search_then_status(tmp_path, sample_decks):
     table = osmose(home, "search", "request more GPU quota")
     assert table.returncode == 0 and deck.name in table.stdout and "score" in table.stdout
 
+    # `search -`: one JSON line per line of stdin, the model loaded once.
+    lines = ["request more GPU quota", "", '"bastion host"', "Wie viele Unfälle?"]
+    piped = subprocess.run(
+        [sys.executable, "-m", "osmose_dagster.cli", "search", "-", "--limit", "3"],
+        input="\n".join(lines) + "\n",
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert piped.returncode == 0, piped.stderr
+    answers = [json.loads(line) for line in piped.stdout.splitlines()]
+    assert [a["query"] for a in answers] == lines
+    assert answers[0]["results"][0]["text"] == results[0]["text"]  # as `search QUERY` ranks
+    assert answers[1]["error"] == "the query is empty"
+    assert answers[2]["results"] and all(
+        "bastion host" in r["text"].lower() for r in answers[2]["results"]
+    )
+    assert isinstance(answers[3]["results"], list)
+
+    # While it waits for the next line it does not hold the store: another command gets in.
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "osmose_dagster.cli", "search", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(home),
+    )
+    try:
+        waiting.stdin.write("GPU quota\n")
+        waiting.stdin.flush()
+        assert json.loads(waiting.stdout.readline())["results"]
+        busy = subprocess.run(  # fails after 5 s if the store were held
+            [sys.executable, "-m", "osmose_dagster.cli", "status", "--json"],
+            env={**subprocess_env(home), "OSMOSE_LOCK_TIMEOUT_S": "5"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert busy.returncode == 0, busy.stderr
+        waiting.stdin.write("bastion\n")
+        waiting.stdin.close()
+        assert json.loads(waiting.stdout.readline())["query"] == "bastion"
+        assert waiting.wait(timeout=60) == 0
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+
 
 def test_missing_file_is_one_clear_line_without_traceback(tmp_path):
     done = osmose(tmp_path, "ingest", str(tmp_path / "nowhere.pptx"))
@@ -78,6 +128,7 @@ def test_missing_file_is_one_clear_line_without_traceback(tmp_path):
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_bad_deck_names_the_file_and_cause_and_exits_non_zero(tmp_path, sample_decks):
     home = tmp_path / "home"
     empty = tmp_path / "empty slides.pptx"

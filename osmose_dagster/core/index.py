@@ -1,46 +1,44 @@
-"""Segments + vectors to Qdrant points: deterministic ids, write-then-remove, search.
+"""Segments + vectors to Qdrant points: deterministic ids, write-then-remove, hybrid search.
 
-The embedded store (`QdrantClient(path=...)`) admits one process at a time, so `open_index`
-holds it only for the duration of one operation and waits, bounded, for another holder.
+One interface (`open_index` -> `VectorIndex`) over two engines: Qdrant Edge embedded under
+OSMOSE_HOME (core/index_edge.py; one process at a time, so `open_index` holds it for one
+operation and waits, bounded, for another holder) and a Qdrant server at QDRANT_URL
+(core/index_server.py). Each point carries the model's dense vector and a BM25 sparse vector of
+its title and text (core/bm25.py); a search runs both and fuses them (core/fusion.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import re
-import sqlite3
-import time
 import uuid
-import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 import numpy as np
 
-from .errors import (
-    ConfigError,
-    DimensionMismatchError,
-    IndexBusyError,
-    IndexUnavailableError,
-    OsmoseError,
-)
+from .bm25 import MIN_VERBATIM_TOKENS, document_vector, query_vector, tokenize
+from .errors import ConfigError, DimensionMismatchError, IndexUnavailableError, OsmoseError
+from .fusion import reciprocal_rank_fusion
+from .index_engine import Found, IndexEngine, IndexPoint
 from .records import Chunk
+from .search_query import parse_query
 from .settings import (
+    DEFAULT_FUSION_K,
     DEFAULT_LOCK_TIMEOUT_S,
     DEFAULT_QDRANT_RETRIES,
     DEFAULT_QDRANT_TIMEOUT_S,
+    DEFAULT_SPARSE_WEIGHT,
     Settings,
 )
 
 POINT_NAMESPACE = uuid.UUID("4f1c2b6e-8a53-4d0e-9c47-6b1d2f0e7a35")
-UPSERT_BATCH = 256
-_LOCKED_MESSAGE = "already accessed by another instance"
 DEFAULT_CONNECT_ATTEMPTS = DEFAULT_QDRANT_RETRIES + 1  # a Qdrant server: the first try + retries
-SERVER_TIMEOUT_S = 30  # a Qdrant server: seconds per request once it answered
+MIN_CANDIDATES = 50  # each of the dense and BM25 rankings fused holds at least this many
+SEARCH_MODES = ("hybrid", "dense", "sparse")
 
 
 def collection_name_for(model: str) -> str:
@@ -74,6 +72,9 @@ class DocumentPoints:
 
 @dataclass(frozen=True)
 class Hit:
+    """A chunk found by a search; `score` is the fused score (reciprocal ranks, see
+    core/fusion.py), or the engine's own score when one ranking was asked for."""
+
     document: str
     file: str
     first_slide: int
@@ -94,9 +95,13 @@ class IndexLocation:
     # connect_timeout_s (OSMOSE_QDRANT_TIMEOUT_S), with 1, 2, 4... s (at most 8) between them.
     connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS
     connect_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
+    fusion_k: float = DEFAULT_FUSION_K  # OSMOSE_FUSION_K (core/fusion.py)
+    sparse_weight: float = DEFAULT_SPARSE_WEIGHT  # OSMOSE_SPARSE_WEIGHT: BM25 against dense 1
 
     def describe(self) -> str:
-        return _public_url(self.url) if self.url else f"embedded store at {self.path}"
+        from .index_server import public_url
+
+        return public_url(self.url) if self.url else f"embedded store at {self.path}"
 
     def with_lock_timeout(self, seconds: float) -> IndexLocation:
         return replace(self, lock_timeout_s=seconds)
@@ -115,151 +120,78 @@ def index_location(settings: Settings) -> IndexLocation:
         lock_timeout_s=settings.lock_timeout_s,
         connect_attempts=settings.qdrant_retries + 1,
         connect_timeout_s=settings.qdrant_timeout_s,
+        fusion_k=settings.fusion_k,
+        sparse_weight=settings.sparse_weight,
     )
 
 
 @contextmanager
 def open_index(location: IndexLocation) -> Iterator[VectorIndex]:
-    client = _connect(location)
-    try:
-        yield VectorIndex(client, location.collection, server=bool(location.url))
-    except Exception as error:
-        if location.url and _is_connection_failure(error):
-            # The server went away in the middle of an operation. Points are written before
-            # stale ones are removed, so what is there is the old version, maybe with part of
-            # the new one beside it; the next run of the document completes it.
-            raise IndexUnavailableError(
-                f"lost the Qdrant server at {location.describe()} in the middle of an operation "
-                f"({_cause(error, location.api_key)}); the document's previous points are kept, "
-                "run it again once the server is back"
-            ) from None
-        raise
-    finally:
-        client.close()
-
-
-def _connect(location: IndexLocation):
-    from qdrant_client import QdrantClient
-
-    if location.url:
-        _check_server(location)
-        return QdrantClient(url=location.url, api_key=location.api_key, timeout=SERVER_TIMEOUT_S)
-    assert location.path is not None
-    location.path.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + location.lock_timeout_s
-    delay = 0.05
-    while True:
+    """The index of `location`, held for one operation (the `with` block)."""
+    with ExitStack() as stack:
+        if location.url:
+            engine: IndexEngine = _server_engine(location)
+        else:
+            engine = stack.enter_context(_edge_engine(location))
         try:
-            return QdrantClient(path=str(location.path))
-        except (RuntimeError, sqlite3.OperationalError) as error:
-            # qdrant-client reads the collections' SQLite files before it takes the folder's
-            # lock, so a process that opens the store while another one writes to it can meet
-            # SQLite's own lock first: the same "held by another process", said differently.
-            if _LOCKED_MESSAGE not in str(error) and "database is locked" not in str(error):
-                raise
-            if time.monotonic() >= deadline:
-                raise IndexBusyError(
-                    f"the embedded Qdrant store at {location.path} is held by another process "
-                    f"(waited {location.lock_timeout_s:.0f}s, OSMOSE_LOCK_TIMEOUT_S). Embedded "
-                    "mode allows one process at a time: wait for the other run, or set "
-                    "QDRANT_URL to use a Qdrant server"
-                ) from None
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            yield VectorIndex(engine, location)
+        except Exception as error:
+            if location.url and _is_connection_failure(error):
+                # The server went away in the middle of an operation. Points are written before
+                # stale ones are removed, so what is there is the old version, maybe with part
+                # of the new one beside it; the next run of the document completes it.
+                from .index_server import error_cause
 
-
-def _check_server(location: IndexLocation) -> None:
-    """Ask the server for its collections, up to `connect_attempts` times with a backoff, before
-    anything is read or written: an unreachable server fails here, with nothing half-done, in at
-    most attempts x connect_timeout_s + the backoff (3 x 5 s + 3 s by default)."""
-    from qdrant_client import QdrantClient
-    from qdrant_client.http.exceptions import UnexpectedResponse
-
-    attempts = max(1, int(location.connect_attempts))
-    started = time.monotonic()
-    cause = "no attempt made"
-    for attempt in range(1, attempts + 1):
-        with warnings.catch_warnings():
-            # "Api key is used with an insecure connection": said once, by the client we keep.
-            warnings.simplefilter("ignore", UserWarning)
-            probe = QdrantClient(
-                url=location.url,
-                api_key=location.api_key,
-                timeout=max(1, math.ceil(location.connect_timeout_s)),
-                check_compatibility=False,  # its own background request would only warn, later
-            )
-        try:
-            probe.get_collections()
-            return
-        except UnexpectedResponse as error:
-            if error.status_code in (401, 403):  # retrying cannot fix a key
                 raise IndexUnavailableError(
-                    f"the Qdrant server at {location.describe()} refused the request (HTTP "
-                    f"{error.status_code} {error.reason_phrase}): check QDRANT_API_KEY"
+                    f"lost the Qdrant server at {location.describe()} in the middle of an "
+                    f"operation ({error_cause(error, location.api_key)}); the document's "
+                    "previous points are kept, run it again once the server is back"
                 ) from None
-            cause = f"HTTP {error.status_code} {error.reason_phrase}"
-        except Exception as error:  # connection refused, DNS, TLS, timeout: all worth a retry
-            cause = _cause(error, location.api_key)
+            raise
         finally:
-            probe.close()
-        if attempt < attempts:
-            time.sleep(min(2 ** (attempt - 1), 8))
-    raise IndexUnavailableError(
-        f"the Qdrant server at {location.describe()} cannot be reached ({cause}; "
-        f"{attempts} attempt(s) in {time.monotonic() - started:.0f}s): check that it is running "
-        "and reachable from this machine and that QDRANT_URL is right "
-        "(OSMOSE_QDRANT_RETRIES and OSMOSE_QDRANT_TIMEOUT_S set how long to try)"
+            engine.close()
+
+
+def _server_engine(location: IndexLocation) -> IndexEngine:
+    from .index_server import ServerEngine, connect_server
+
+    assert location.url is not None
+    client = connect_server(
+        location.url, location.api_key, location.connect_attempts, location.connect_timeout_s
     )
+    return ServerEngine(client, location.collection)
 
 
-def _public_url(url: str) -> str:
-    """The URL to show: scheme, host, port and path, without credentials or a query string."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"  # IPv6
-        netloc = host + (f":{parts.port}" if parts.port else "")
-    except ValueError:  # not a URL we can parse: show only what precedes any credentials
-        return url.split("@")[-1].split("?")[0]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+@contextmanager
+def _edge_engine(location: IndexLocation) -> Iterator[IndexEngine]:
+    from .index_edge import EdgeEngine, open_edge_store, shard_path
+    from .index_legacy import legacy_collection, rebuild_from_legacy
 
-
-def _cause(error: BaseException, secret: str | None) -> str:
-    """The innermost cause, one line, with the API key blanked should it ever appear."""
-    while True:
-        inner = getattr(error, "source", None) or error.__cause__
-        if not isinstance(inner, BaseException):
-            break
-        error = inner
-    text = " ".join(str(error).split()) or type(error).__name__
-    if secret:
-        text = text.replace(secret, "***")
-    return text[:300]
+    assert location.path is not None
+    with open_edge_store(location.path, location.lock_timeout_s) as wait_or_fail:
+        engine = EdgeEngine(shard_path(location.path, location.collection), wait_or_fail)
+        if not engine.exists() and legacy_collection(location.path, location.collection):
+            rebuild_from_legacy(location.path, location.collection, engine)
+        yield engine
 
 
 def _is_connection_failure(error: BaseException) -> bool:
-    """The server could not be reached or stopped answering (not a refused request)."""
-    import httpx
-    from qdrant_client.http.exceptions import ResponseHandlingException
+    from .index_server import is_connection_failure
 
-    if isinstance(error, ResponseHandlingException):
-        error = error.source
-    return isinstance(error, (httpx.TransportError, ConnectionError, TimeoutError))
+    return is_connection_failure(error)
 
 
 class VectorIndex:
-    def __init__(self, client, collection: str, server: bool):
-        self.client = client
-        self.collection = collection
-        self.server = server
+    def __init__(self, engine: IndexEngine, location: IndexLocation):
+        self.engine = engine
+        self.location = location
+        self.collection = location.collection
+        self.server = bool(location.url)
 
     def exists(self) -> bool:
-        return self.client.collection_exists(self.collection)
+        return self.engine.exists()
 
     def ensure_collection(self, dimension: int) -> None:
-        from qdrant_client import models
-
         if self.exists():
             existing = self.dimension()
             if existing != dimension:
@@ -269,18 +201,10 @@ class VectorIndex:
                     "or the model that built it"
                 )
             return
-        self.client.create_collection(
-            self.collection,
-            vectors_config=models.VectorParams(size=dimension, distance=models.Distance.COSINE),
-        )
-        if self.server:  # the embedded store ignores payload indexes (and warns)
-            self.client.create_payload_index(
-                self.collection, "document", field_schema=models.PayloadSchemaType.KEYWORD
-            )
+        self.engine.create(dimension)
 
     def dimension(self) -> int:
-        params = self.client.get_collection(self.collection).config.params.vectors
-        return int(params.size)
+        return self.engine.dimension()
 
     def replace_document(
         self,
@@ -302,10 +226,9 @@ class VectorIndex:
 
         A crash between the two steps leaves old and new points side by side, never neither; the
         next run removes the leftovers. A batch reads its documents' existing ids in one pass and
-        upserts all their points in batches of UPSERT_BATCH, whatever document they belong to.
+        upserts all their points in batches, whatever document they belong to. At the end the
+        engine may build its search graph (HNSW) for points not yet in one.
         """
-        from qdrant_client import models
-
         for doc in documents:
             if len(doc.chunks) != len(doc.vectors):
                 raise OsmoseError(
@@ -320,30 +243,23 @@ class VectorIndex:
             for doc in documents
         }
         points = [
-            models.PointStruct(
+            IndexPoint(
                 id=pid,
-                vector=vector.tolist(),
-                payload={
-                    "document": doc.document,
-                    "file": doc.file,
-                    "first_slide": chunk.first_slide,
-                    "last_slide": chunk.last_slide,
-                    "segment": chunk.segment,
-                    "chunk": chunk.index,
-                    "title": chunk.title,
-                    "text": chunk.text,
-                    "model": model,
-                },
+                dense=vector.tolist(),
+                sparse=document_vector(chunk.title, chunk.text),
+                payload=chunk_payload(doc, chunk, model),
             )
             for doc in documents
             for pid, chunk, vector in zip(ids[doc.document], doc.chunks, doc.vectors)
         ]
-        for start in range(0, len(points), UPSERT_BATCH):
-            self.client.upsert(self.collection, points[start : start + UPSERT_BATCH], wait=True)
+        if points:
+            self.engine.upsert(points)
         stale = {name: sorted(before[name] - set(ids[name])) for name in ids}
-        removed: list[int | str | uuid.UUID] = [pid for name in ids for pid in stale[name]]
+        removed = [pid for name in ids for pid in stale[name]]
         if removed:
-            self.client.delete(self.collection, models.PointIdsList(points=removed), wait=True)
+            self.engine.delete(removed)
+        if points or removed:
+            self.engine.finish_writes()
         return {
             name: WriteReport(
                 written=len(set(ids[name]) - before[name]),
@@ -354,11 +270,10 @@ class VectorIndex:
         }
 
     def delete_document(self, document: str) -> int:
-        from qdrant_client import models
-
         ids = self.point_ids(document)
         if ids:
-            self.client.delete(self.collection, models.PointIdsList(points=sorted(ids)), wait=True)
+            self.engine.delete(sorted(ids))
+            self.engine.finish_writes()
         return len(ids)
 
     def point_ids(self, document: str) -> set[str]:
@@ -369,64 +284,104 @@ class VectorIndex:
         found: dict[str, set[str]] = {document: set() for document in documents}
         if not documents or not self.exists():
             return found
-        for point in self._scroll(self._documents_filter(list(found)), ["document"]):
-            found[point.payload["document"]].add(str(point.id))
+        for pid, payload in self.engine.scroll(list(found), ["document"]):
+            found[payload["document"]].add(pid)
         return found
 
     def documents(self) -> dict[str, int]:
         """Points per document."""
-        if not self.exists():
-            return {}
         counts: dict[str, int] = {}
-        for point in self._scroll(None, ["document"]):
-            name = point.payload["document"]
+        for _, payload in self.engine.scroll(None, ["document"]):
+            name = payload["document"]
             counts[name] = counts.get(name, 0) + 1
         return counts
 
+    def payloads(self, ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """{point id: payload} of the given points, or of every point."""
+        if ids is None:
+            return dict(self.engine.scroll(None, None))
+        return self.engine.retrieve(sorted(ids))
+
     def count(self) -> int:
-        return self.client.count(self.collection).count if self.exists() else 0
+        return self.engine.count()
 
-    def search(self, vector: np.ndarray, limit: int) -> list[Hit]:
-        if not self.exists():
-            return []
-        response = self.client.query_points(
-            self.collection, query=vector.tolist(), limit=limit, with_payload=True
+    def search(
+        self, vector: np.ndarray, limit: int, query: str = "", mode: str = "hybrid"
+    ) -> list[Hit]:
+        """The best `limit` chunks for a query: its `vector` (the model's) and its text.
+
+        `hybrid` (default) fuses the dense ranking and the BM25 ranking of the query's words by
+        reciprocal rank (OSMOSE_FUSION_K, OSMOSE_SPARSE_WEIGHT); `dense` or `sparse` return one
+        ranking alone (benchmarks). A phrase in double quotes in `query` must occur, words in
+        that order (case and accents aside), in every result; a chunk that holds the whole
+        query word for word (3 words or more) comes first. Without `query`: dense only.
+        """
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"search mode {mode!r}: expected one of {', '.join(SEARCH_MODES)}")
+        parsed = parse_query(query)
+        sparse = query_vector(parsed.text) if mode != "dense" else query_vector("")
+        candidates = max(limit, MIN_CANDIDATES) if mode == "hybrid" else limit
+        verbatim = (
+            parsed.text
+            if mode == "hybrid" and len(tokenize(parsed.text)) >= MIN_VERBATIM_TOKENS
+            else None
         )
-        return [
-            Hit(
-                document=p.payload["document"],
-                file=p.payload["file"],
-                first_slide=p.payload["first_slide"],
-                last_slide=p.payload["last_slide"],
-                title=p.payload["title"],
-                score=float(p.score),
-                text=p.payload["text"],
+        found = self.engine.query(vector.tolist(), sparse, candidates, parsed.phrases, verbatim)
+        if mode == "dense" or (mode == "hybrid" and not found.sparse):
+            ranked = [(f, f.score) for f in found.dense]
+        elif mode == "sparse":
+            ranked = [(f, f.score) for f in found.sparse]
+        else:
+            by_id = {f.id: f for f in [*found.verbatim, *found.sparse, *found.dense]}
+            fused = reciprocal_rank_fusion(  # BM25 first: it wins ties (a code, a name)
+                [[f.id for f in found.sparse], [f.id for f in found.dense]],
+                k=self.location.fusion_k,
+                weights=[self.location.sparse_weight, 1.0],
             )
-            for p in response.points
-        ]
+            ranked = [(by_id[pid], score) for pid, score in fused]
+        if mode == "hybrid" and found.verbatim:
+            ranked = _verbatim_first(found.verbatim, ranked)
+        return [_hit(f, score) for f, score in ranked[:limit]]
 
-    def _scroll(self, query_filter, with_payload):
-        offset = None
-        while True:
-            points, offset = self.client.scroll(
-                self.collection,
-                scroll_filter=query_filter,
-                with_payload=with_payload,
-                with_vectors=False,
-                limit=1024,
-                offset=offset,
-            )
-            yield from points
-            if offset is None:
-                return
 
-    @staticmethod
-    def _documents_filter(documents: list[str]):
-        from qdrant_client import models
+def _verbatim_first(
+    verbatim: list[Found], ranked: list[tuple[Found, float]]
+) -> list[tuple[Found, float]]:
+    """The chunks that hold the whole query word for word (case, accents and punctuation aside:
+    the engine's phrase match) first, in fused order (then any the fused lists missed): a line
+    copied from a deck finds that deck, even among decks that repeat the same sentences with
+    other figures."""
+    ids = {f.id for f in verbatim}
+    fused = {f.id for f, _ in ranked}
+    return [
+        *(pair for pair in ranked if pair[0].id in ids),
+        *((f, 0.0) for f in verbatim if f.id not in fused),
+        *(pair for pair in ranked if pair[0].id not in ids),
+    ]
 
-        match = (
-            models.MatchValue(value=documents[0])
-            if len(documents) == 1
-            else models.MatchAny(any=documents)
-        )
-        return models.Filter(must=[models.FieldCondition(key="document", match=match)])
+
+def chunk_payload(doc: DocumentPoints, chunk: Chunk, model: str) -> dict[str, Any]:
+    return {
+        "document": doc.document,
+        "file": doc.file,
+        "first_slide": chunk.first_slide,
+        "last_slide": chunk.last_slide,
+        "segment": chunk.segment,
+        "chunk": chunk.index,
+        "title": chunk.title,
+        "text": chunk.text,
+        "model": model,
+    }
+
+
+def _hit(found: Found, score: float) -> Hit:
+    p = found.payload
+    return Hit(
+        document=p["document"],
+        file=p["file"],
+        first_slide=p["first_slide"],
+        last_slide=p["last_slide"],
+        title=p["title"],
+        score=float(score),
+        text=p["text"],
+    )

@@ -36,9 +36,6 @@ from osmose_dagster.core.errors import (
 from osmose_dagster.core.settings import ExtractionLimits
 
 DEFAULT_LIMITS = ExtractionLimits()
-MAX_MEMBER_BYTES = DEFAULT_LIMITS.max_member_bytes
-# python-pptx reads every member into memory at once, so the sum matters as much as each one.
-MAX_TOTAL_BYTES = DEFAULT_LIMITS.max_unpacked_bytes
 DEFAULT_CONVERSION_TIMEOUT_S = 120.0
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

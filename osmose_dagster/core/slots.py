@@ -23,6 +23,7 @@ from .errors import ConfigError, SlotBusyError
 # The run tag naming a run's slot. Its value is kept from when slots were only GPUs: the tag
 # limits of existing dagster.yaml files, and runs already queued, use it.
 SLOT_TAG = "osmose/gpu"
+WAIT_REMINDER_S = 300.0
 
 
 def compute_slots(configured: str | None = None) -> list[str]:
@@ -95,7 +96,7 @@ def hold_slot(
         lock_dir.mkdir(parents=True, exist_ok=True)
         candidates = [preferred] if preferred else list(slots)
         deadline = time.monotonic() + timeout_s
-        delay, told = 0.2, False
+        delay, told_at = 0.2, None
         while True:
             for slot in candidates:
                 handle = _try_lock(lock_dir / f"slot-{slot}.lock")
@@ -106,9 +107,15 @@ def hold_slot(
                 raise SlotBusyError(
                     f"no compute slot of {', '.join(candidates)} came free in {timeout_s:.0f}s"
                 )
-            if on_wait and not told:
-                on_wait(f"waiting for compute slot {' or '.join(candidates)} (held by another run)")
-                told = True
+            # Said again every few minutes: the run's log shows it waits, and run monitoring
+            # (which ends runs that log nothing and use no CPU for long) sees it is alive.
+            if on_wait and (told_at is None or time.monotonic() - told_at >= WAIT_REMINDER_S):
+                still = "still " if told_at is not None else ""
+                on_wait(
+                    f"{still}waiting for compute slot {' or '.join(candidates)} "
+                    "(held by another run)"
+                )
+                told_at = time.monotonic()
             time.sleep(delay)
             delay = min(delay * 1.5, 2.0)
 

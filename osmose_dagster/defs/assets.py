@@ -231,6 +231,7 @@ def qdrant_index(
         ]
         reports = index.replace_documents(writes, embedder.model)
         stored = index.point_ids_by_document(list(reports))
+        points_in_collection = index.count()
     mismatched = [w.document for w in writes if len(stored[w.document]) != len(w.chunks)]
     return MaterializeResult(
         metadata={
@@ -239,6 +240,7 @@ def qdrant_index(
             "points_written": sum(r.written for r in reports.values()),
             "points_unchanged": sum(r.unchanged for r in reports.values()),
             "points_removed": sum(r.removed for r in reports.values()),
+            "points_in_collection": points_in_collection,
             "collection": location.collection,
             "store": location.describe(),
             **({"skipped_changed_in_flight": ", ".join(stale)} if stale else {}),

@@ -27,6 +27,7 @@ from .jobs import ingest_documents
 from .partitions import documents
 
 BAD_DOCUMENTS = "bad_documents"
+BAD_DOCUMENT_CLASSES = "bad_document_classes"  # document -> its error's class (the metrics)
 BATCH = "batch"
 SPLIT_FROM_TAG = "osmose/split_from"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -47,11 +48,12 @@ def per_document(
         return {key: work(key, item) for key, item in items.items()}
     done: dict[str, Out] = {}
     bad: dict[str, str] = {}
+    classes: dict[str, str] = {}
     for key, item in items.items():
         try:
             done[key] = work(key, item)
         except DOCUMENT_ERRORS as error:
-            bad[key] = str(error)
+            bad[key], classes[key] = str(error), type(error).__name__
             context.log.error(f"{key}: {error}")
     if bad:
         listed = "; ".join(bad.values())
@@ -69,6 +71,7 @@ def per_document(
             ),
             metadata={
                 BAD_DOCUMENTS: MetadataValue.json(bad),
+                BAD_DOCUMENT_CLASSES: MetadataValue.json(classes),
                 BATCH: MetadataValue.json(list(items)),
             },
             allow_retries=False,

@@ -19,14 +19,15 @@ from dagster import (
 
 from ..core.batches import group_for_runs
 from ..core.inbox_scan import DeckRequest, InboxCursor, TickPlan, list_inbox, plan_tick
+from ..core.metrics import TickFigures, write_tick_metrics
 from ..core.settings import Settings
-from ..core.slots import SLOT_TAG, compute_slots, spread_over_slots
+from ..core.slots import SLOT_TAG, compute_slots, is_gpu_slot, spread_over_slots
 from .assets import SHA256_BY_DOCUMENT
 from .batch_failures import RANGE_END_TAG, RANGE_START_TAG
 from .jobs import ingest_documents
 from .partitions import DOCUMENTS, documents
 from .resources import InboxResource, QdrantResource
-from .slots import runs_per_slot
+from .slots import runs_per_slot, runs_per_slot_and_state
 
 SENSOR_INTERVAL_S = 15
 # A tick may run 60 s, whatever the inbox holds. Each cap leaves the rest to the next tick:
@@ -96,12 +97,40 @@ def _tick(
         partition_requests.append(documents.build_add_request([r.key for r in plan.requests]))
     if removed:
         partition_requests.append(documents.build_delete_request(removed))
+    _write_tick_metrics(context, settings, plan)
     return SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=partition_requests,
         cursor=plan.cursor_keeping(not_removed).to_json(),
         skip_reason=None if run_requests else _summary(plan, removed),
     )
+
+
+def _write_tick_metrics(
+    context: SensorEvaluationContext, settings: Settings, plan: TickPlan
+) -> None:
+    """The tick's figures for Prometheus; a metrics folder that cannot be written costs a
+    warning, never the tick."""
+    instance = context.instance
+    slots = compute_slots(settings.gpus)
+    known = set(instance.get_dynamic_partitions(DOCUMENTS))
+    indexed = instance.get_materialized_partitions(AssetKey("qdrant_index")) & known
+    latest = instance.fetch_materializations(AssetKey("qdrant_index"), limit=1).records
+    figures = TickFigures(
+        decks_known=len(plan.cursor.decks),
+        decks_waiting=len(plan.waiting) + len(plan.deferred),
+        runs=runs_per_slot_and_state(instance, slots),
+        gpu_slots=sum(is_gpu_slot(slot) for slot in slots),
+        # Decks indexed and still in the inbox (this tick's removals are applied after it).
+        documents=len(indexed - set(plan.removed)),
+        last_success_at=latest[0].timestamp if latest else None,
+        at=time.time(),
+        unreadable=len(plan.errors),
+    )
+    try:
+        write_tick_metrics(settings.metrics_dir, figures)
+    except OSError as error:
+        context.log.warning(f"could not write the metrics to {settings.metrics_dir}: {error}")
 
 
 def _run_requests(

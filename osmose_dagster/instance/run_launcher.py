@@ -16,15 +16,21 @@ arguments live in one place and the parent's launch code is used unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 
+import docker.errors
+from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster_docker import DockerRunLauncher
 from dagster_docker.container_context import DockerContainerContext
 from docker.types import DeviceRequest
 
+from ..core.processes import StallWatch, stall_message
 from ..core.slots import SLOT_TAG, is_gpu_slot
+from .health import latest_event_id
+from .local_run_launcher import STALL_CONFIG
 
 
 def gpu_of(tags: Mapping[str, str]) -> str | None:
@@ -81,16 +87,55 @@ class GpuDockerRunLauncher(DockerRunLauncher):
     """DockerRunLauncher whose run containers get exactly the GPU of their `osmose/gpu` tag.
 
     Configured like DockerRunLauncher (image, network(s), env_vars, container_kwargs), except
-    that `container_kwargs.device_requests` is refused: GPUs are assigned per run, here.
+    that `container_kwargs.device_requests` is refused: GPUs are assigned per run, here. Plus
+    `stall_timeout_seconds` / `stall_cpu_seconds` (as the local launcher's): run monitoring's
+    health check also ends (kills) a run container that wrote no event and used (almost) no CPU
+    time for that long, so that a hung run does not keep its GPU.
     """
 
-    def __init__(self, container_kwargs=None, **kwargs):
+    def __init__(
+        self, container_kwargs=None, stall_timeout_seconds=900, stall_cpu_seconds=1.0, **kwargs
+    ):
         if container_kwargs and "device_requests" in container_kwargs:
             raise ValueError(
                 "GpuDockerRunLauncher gives each run container the GPU of its osmose/gpu tag; "
                 "remove device_requests from run_launcher.config.container_kwargs"
             )
         super().__init__(container_kwargs=container_kwargs, **kwargs)
+        self._stalls = StallWatch(
+            timeout_s=stall_timeout_seconds, min_cpu_seconds=stall_cpu_seconds
+        )
+
+    @classmethod
+    def config_type(cls):
+        return {**DockerRunLauncher.config_type(), **STALL_CONFIG}
+
+    def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
+        health = super().check_run_worker_health(run)
+        if health.status != WorkerStatus.RUNNING or not self._stalls.timeout_s:
+            return health
+        container = self._get_container(run)
+        if container is None:
+            return health
+        try:
+            # one_shot: the current counters, without waiting a second for a second sample.
+            stats = container.stats(stream=False, one_shot=True)
+            cpu_seconds = stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+        except (docker.errors.APIError, KeyError, TypeError):
+            return health
+        activity = latest_event_id(self._instance, run.run_id)
+        idle_s = self._stalls.observe(run.run_id, cpu_seconds, activity)
+        if not self._stalls.stalled(idle_s):
+            return health
+        message = stall_message(
+            f"run container {container.short_id}",
+            idle_s,
+            self._stalls.cpu_since_progress(run.run_id, cpu_seconds),
+        )
+        self._instance.report_engine_event(message, run, cls=self.__class__)
+        with contextlib.suppress(docker.errors.APIError):
+            container.kill()
+        return CheckRunHealthResult(WorkerStatus.FAILED, msg=message)
 
     def get_container_context(self, dagster_run: DagsterRun) -> DockerContainerContext:
         return with_run_gpu(super().get_container_context(dagster_run), dagster_run.tags)

@@ -26,6 +26,8 @@ from osmose_dagster.core.pptx_extract import extract_slides
 from osmose_dagster.core.settings import ExtractionLimits, Settings, read_passwords
 from support.crafted_inputs import ODD_NAMES, ZIP_BOMB_BYTES, write_crafted_inputs
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "real"
 MEMORY_BUDGET_BYTES = 2 * 1024**3
 TITLE_AND_CONTENT = 1

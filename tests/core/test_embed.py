@@ -18,6 +18,8 @@ from osmose_dagster.core.pptx_extract import extract_slides
 from osmose_dagster.core.records import ExtractedDeck, Slide
 from osmose_dagster.core.settings import Settings
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 
 @pytest.fixture(autouse=True)
 def _nothing_remembered():

@@ -13,6 +13,7 @@ from osmose_dagster.core.pptx_extract import extract_slides
 from osmose_dagster.core.pptx_sniff import find_soffice
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) is not installed"),
     pytest.mark.skipif(not CORPUS.exists(), reason="../shared/corpus/real is absent"),
 ]

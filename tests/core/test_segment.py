@@ -18,6 +18,8 @@ from osmose_dagster.core.segment import chunk_segments, segment_slides
 from osmose_dagster.core.settings import DEFAULT_SEGMENT_PENALTY
 from osmose_dagster.samples import SAMPLE_DECKS, DeckSpec, write_sample_decks
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 ENGLISH_DECKS = ["quarterly_review_en.pptx", "ml_platform_onboarding_en.pptx"]
 OTHER_LANGUAGE_DECKS = ["energie_renouvelable_fr.pptx", "produktion_qualitaet_de.pptx"]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from dagster import DagsterEventType, build_run_status_sensor_context
 
 from osmose_dagster.core.inbox_files import add_to_inbox
@@ -19,6 +20,8 @@ from osmose_dagster.defs.batch_failures import (
     rerun_batch_without_bad_documents,
 )
 from osmose_dagster.runner import get_instance
+
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 
 
 def test_a_batch_fails_naming_only_its_unreadable_decks_and_the_rest_is_requested_again(

@@ -18,6 +18,8 @@ from osmose_dagster.core.settings import Settings
 from osmose_dagster.definitions import build_definitions
 from osmose_dagster.runner import get_instance, materialize_documents, remove_documents
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 FIVE_ASSETS = {"raw_documents", "extracted_slides", "topic_segments", "embeddings", "qdrant_index"}
 
 

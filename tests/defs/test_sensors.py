@@ -27,6 +27,8 @@ from osmose_dagster.core.slots import SLOT_TAG
 from osmose_dagster.definitions import build_definitions
 from support.sensor_ticks import SensorTicks as Ticks
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 
 @pytest.fixture
 def setup(osmose_home, monkeypatch):

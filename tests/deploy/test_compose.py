@@ -8,6 +8,7 @@ HTTP servers, and the code server's and daemon's ones in test_production_instanc
 from __future__ import annotations
 
 import http.server
+import json
 import re
 import subprocess
 import sys
@@ -23,6 +24,13 @@ from osmose_dagster.instance.run_launcher import device_requests_for
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_SERVICES = ["code", "webserver", "daemon"]
 ALWAYS_UP = ["postgres", "qdrant", *DAGSTER_SERVICES]
+# The `monitoring` profile's services, each with its image pinned to a release.
+MONITORING = {
+    "node-exporter": r"prom/node-exporter:v\d+\.\d+\.\d+",
+    "dcgm-exporter": r"nvcr\.io/nvidia/k8s/dcgm-exporter:\d+\.\d+\.\d+-\d+\.\d+\.\d+-ubuntu\d+\.\d+",
+    "prometheus": r"prom/prometheus:v\d+\.\d+\.\d+",
+    "grafana": r"grafana/grafana:\d+\.\d+\.\d+",
+}
 ENV = {"POSTGRES_PASSWORD": "s3cret"}  # the one variable a deployment must set
 
 
@@ -73,12 +81,16 @@ def launcher() -> dict:
 def test_services_images_and_commands(compose):
     services = compose["services"]
     assert set(ALWAYS_UP) <= set(services)
-    assert set(services) - set(ALWAYS_UP) == {"gpu-check"}
+    assert set(services) - set(ALWAYS_UP) == {"gpu-check", *MONITORING}
     assert services["gpu-check"]["profiles"] == ["gpu-check"]  # not started by `up`
+    for name in MONITORING:  # nor are these: `--profile monitoring`
+        assert services[name]["profiles"] == ["monitoring"]
 
     # Third-party images pinned to a release, never a moving tag.
     assert re.fullmatch(r"postgres:\d+\.\d+", services["postgres"]["image"])
     assert re.fullmatch(r"qdrant/qdrant:v\d+\.\d+\.\d+", services["qdrant"]["image"])
+    for name, image in MONITORING.items():
+        assert re.fullmatch(image, services[name]["image"]), services[name]["image"]
 
     for name in DAGSTER_SERVICES:
         service = services[name]
@@ -180,6 +192,8 @@ def test_volumes_of_the_services_and_of_the_run_containers(compose, launcher):
         "dagster_storage": "osmose_dagster_storage",
         "inbox": "osmose_inbox",
         "models": "osmose_models",
+        "prometheus": "osmose_prometheus",
+        "grafana": "osmose_grafana",
     }
     # The drop folder and the model cache are host folders.
     assert volumes["inbox"]["driver_opts"] == {
@@ -337,3 +351,40 @@ def test_the_production_instance_keeps_the_local_run_queue_and_retention():
     }
     # SQLAlchemy 2.1 reads plain postgresql:// as psycopg 3; dagster-postgres ships psycopg2.
     assert db["scheme"] == "postgresql+psycopg2"
+
+
+def test_the_monitoring_profile_reads_the_projects_metrics_and_provisions_the_dashboard(compose):
+    services = compose["services"]
+    # node-exporter reads the text files where the code location and the run containers write
+    # them: OSMOSE_METRICS_DIR unset, so $OSMOSE_HOME/metrics, on the data volume.
+    exporter = services["node-exporter"]
+    assert "--collector.textfile.directory=/data/metrics" in exporter["command"]
+    assert "data:/data:ro" in exporter["volumes"] and "data:/data" in services["code"]["volumes"]
+    assert "OSMOSE_METRICS_DIR" not in services["code"]["environment"]
+    # Prometheus gets the repo's config and rules, and keeps its data in a volume.
+    prometheus = services["prometheus"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "prometheus:/prometheus" in prometheus["volumes"]
+    config = yaml.safe_load((REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    assert all((REPO_ROOT / "deploy" / "prometheus" / f).exists() for f in config["rule_files"])
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
+    assert targets["node"] == ["node-exporter:9100"] and targets["dcgm"] == ["dcgm-exporter:9400"]
+    # Grafana: the data source the dashboard names, provisioned with it.
+    grafana = services["grafana"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    assert "grafana:/var/lib/grafana" in grafana["volumes"]
+    sources = yaml.safe_load(
+        (REPO_ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text()
+    )["datasources"]
+    assert [(s["uid"], s["url"]) for s in sources] == [("prometheus", "http://prometheus:9090")]
+    dashboard = json.loads((REPO_ROOT / "deploy/grafana/dashboards/osmose.json").read_text())
+    used = {t["datasource"]["uid"] for p in dashboard["panels"] for t in p["targets"]}
+    assert used == {"prometheus"}
+    # The DCGM exporter needs the GPUs; a CPU-only host leaves it out of the profile.
+    dcgm = services["dcgm-exporter"]["deploy"]["resources"]["reservations"]["devices"][0]
+    assert dcgm["driver"] == "nvidia" and "gpu" in dcgm["capabilities"]
+    cpu = _compose("docker-compose.yml", "docker-compose.cpu.yml")
+    assert cpu["services"]["dcgm-exporter"]["profiles"] != ["monitoring"]
+    assert cpu["services"]["prometheus"]["profiles"] == ["monitoring"]

@@ -39,6 +39,8 @@ from osmose_dagster.core.slots import SLOT_TAG
 from osmose_dagster.instance.run_coordinator import GpuSlotRunCoordinator
 from osmose_dagster.instance.run_launcher import GpuDockerRunLauncher
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 BIN = Path(sys.executable).parent
@@ -107,6 +109,10 @@ def test_the_production_instance_as_written_loads_against_postgres(pg_env, tmp_p
         # A run whose container died is failed, so its GPU slot does not stay held.
         assert instance.run_monitoring_enabled
         assert instance.run_monitoring_max_resume_run_attempts == 0
+        # A run whose container died is run again, twice at most; a deck's own error is not.
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert not instance.run_retries_retry_on_asset_or_op_failure
+        assert launcher.supports_check_run_worker_health and launcher._stalls.timeout_s == 600
     finally:
         instance.dispose()
 

@@ -82,10 +82,14 @@ def mtime(path: Path) -> int | None:
 
 
 def store_file(home: Path) -> Path:
-    """The embedded store's sqlite file: each point write commits to it."""
+    """A file of the embedded store that each point write changes: the Qdrant Edge shard's
+    id tracker (`mutable_id_tracker.versions`, appended to for every point written)."""
     from osmose_dagster.core.index import collection_name_for
+    from osmose_dagster.core.index_edge import shard_path
 
-    return home / "qdrant" / "collection" / collection_name_for(MODEL) / "storage.sqlite"
+    shard = shard_path(home / "qdrant", collection_name_for(MODEL))
+    found = sorted(shard.glob("segments/*/mutable_id_tracker.versions"), key=mtime)
+    return found[-1] if found else shard / "no-segment-yet"
 
 
 def points_by_document(home: Path, lock_timeout_s: float = 10) -> dict[str, dict[str, dict]]:
@@ -100,16 +104,8 @@ def points_by_document(home: Path, lock_timeout_s: float = 10) -> dict[str, dict
     with open_index(location) as index:
         if not index.exists():
             return {}
-        offset = None
-        while True:
-            points, offset = index.client.scroll(
-                index.collection, with_payload=True, with_vectors=False, limit=1024, offset=offset
-            )
-            for point in points:
-                document = (point.payload or {}).get("document")
-                found.setdefault(document, {})[str(point.id)] = dict(point.payload)
-            if offset is None:
-                break
+        for pid, payload in index.payloads().items():
+            found.setdefault(payload.get("document"), {})[pid] = payload
         assert index.count() == sum(len(p) for p in found.values())
     return found
 

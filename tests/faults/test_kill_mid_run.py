@@ -7,9 +7,9 @@ One scenario, in order (each step's state is the next one's starting point):
    topic segments are stored and before its vectors are: in the middle of embedding. A's old
    points and C's are exactly as before, and the store opens (the dead process's lock is gone).
 3. The ingest is started again and killed as soon as the `qdrant_index` step first writes to the
-   store (its sqlite file changes): in the middle of writing A's new points. A's points are then
-   its old ones, maybe with part of the new ones beside them (written before old ones are
-   removed), or exactly the new ones; nothing else. C is untouched.
+   store (its Edge shard's files change): in the middle of writing A's new points. A's points
+   are then its old ones, maybe with part of the new ones beside them (written before old ones
+   are removed), or exactly the new ones; nothing else. C is untouched.
 4. A third ingest completes: A's points are exactly its new chunks' ids, C is untouched.
 """
 
@@ -31,6 +31,8 @@ from faultkit import (
     wait_until,
     write_big_deck,
 )
+
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 
 A = "ml_platform_onboarding_en.pptx"
 C = "quarterly_review_en.pptx"

@@ -17,6 +17,8 @@ import time
 import pytest
 from dagster import DeleteDynamicPartitionsRequest, build_sensor_context, instance_for_test
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 DOCS = [f"deck_{i}.pptx" for i in range(5)]
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from faultkit import osmose
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 SECRET = "some-secret-value-123"
 DECK = "ml_platform_onboarding_en.pptx"
 

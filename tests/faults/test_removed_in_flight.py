@@ -29,6 +29,8 @@ from faultkit import (
 
 from support.sensor_ticks import SensorTicks
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 C = "quarterly_review_en.pptx"
 B = "removed_while_running.pptx"
 

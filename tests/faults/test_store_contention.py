@@ -12,6 +12,8 @@ import pytest
 from conftest import REPO_ROOT
 from faultkit import env_for, osmose
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 HOLDER = """
 import sys, time
 from pathlib import Path

@@ -15,6 +15,8 @@ from deployment import running, wait_for
 
 from osmose_dagster.defs.batch_failures import SPLIT_FROM_TAG
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 FIVE_ASSETS = ["raw_documents", "extracted_slides", "topic_segments", "embeddings", "qdrant_index"]
 RUN_TIMEOUT_S = 600
 LAUNCH_BACKFILL = """

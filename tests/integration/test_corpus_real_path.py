@@ -24,7 +24,10 @@ import pytest
 from osmose_dagster.core.pptx_sniff import find_soffice
 from support import robustness as rb
 
-pytestmark = pytest.mark.timeout(2400)  # the module's session runs in the first test's set-up
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(2400),
+]  # the module's session runs in the first test's set-up
 
 if not (rb.CORPUS / "MANIFEST.tsv").exists():
     pytest.skip("../shared/corpus/real is absent", allow_module_level=True)

@@ -21,6 +21,8 @@ from pptx import Presentation
 
 from osmose_dagster.core.slots import SLOT_TAG
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 FIVE_ASSETS = ["raw_documents", "extracted_slides", "topic_segments", "embeddings", "qdrant_index"]
 SLOTS = {"cpu-0", "cpu-1"}
 RUN_TIMEOUT_S = 600

@@ -450,32 +450,11 @@ class Harness:
 
     def snapshot(self, documents: Iterable[str]) -> dict[str, dict[str, dict]]:
         """{document: {point id: payload}} from the index the runs write to."""
-        from qdrant_client import models
-
         found: dict[str, dict[str, dict]] = {}
         with self.defs.resources["qdrant"].open_index() as index:
             for document in documents:
-                points: dict[str, dict] = {}
-                offset = None
-                while index.exists():
-                    batch, offset = index.client.scroll(
-                        index.collection,
-                        scroll_filter=models.Filter(
-                            must=[
-                                models.FieldCondition(
-                                    key="document", match=models.MatchValue(value=document)
-                                )
-                            ]
-                        ),
-                        with_payload=True,
-                        with_vectors=False,
-                        limit=1024,
-                        offset=offset,
-                    )
-                    points.update({str(p.id): dict(p.payload) for p in batch})
-                    if offset is None:
-                        break
-                found[document] = points
+                ids = index.point_ids(document)
+                found[document] = index.payloads(sorted(ids)) if ids else {}
         return found
 
 

@@ -29,6 +29,8 @@ from deployment import BIN, REPO_ROOT, Deployment, wait_for
 
 from osmose_dagster.core.slots import SLOT_TAG
 
+pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",  # tests run as root in a container

@@ -1,0 +1,79 @@
+"""BM25 sparse vectors computed by the project, the same for the embedded engine and a server.
+
+A document vector holds, per term of a chunk's title and text, BM25's saturated and
+length-normalised term frequency; the IDF is applied by Qdrant itself (`modifier: idf` on the
+sparse vector), from the collection's own document frequencies, so a vector never needs
+rewriting when the library grows. A query vector holds each of its terms once, with weight 1:
+its score against a chunk is then exactly BM25.
+
+Tokens: Unicode words, case-folded, accents folded (é -> e, ü -> u, ß -> ss), of 2 to 40
+characters, and single digits ("2 %" and "3 %" differ). No stemming and no stop words: the decks are English, French and German, and a
+language-specific list would make another language's words unfindable; IDF already gives
+words that occur everywhere ("the", "la", "der") almost no weight. Term ids are the first
+4 bytes of a BLAKE2b hash of the token, so they are stable across processes and machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+K1 = 1.2  # term-frequency saturation
+B = 0.75  # length normalisation
+# Fixed rather than tracked, so that a vector depends on its chunk alone: the mean chunk length in
+# tokens over the 96-deck library of bench/retrieval_eval.py (2,118 chunks: mean 128, median 126;
+# a chunk is at most the model's 256 word pieces).
+AVG_LEN = 128.0
+# A query of at least this many tokens found word for word in a chunk (a line copied from a deck)
+# puts that chunk first (`VectorIndex.search`).
+MIN_VERBATIM_TOKENS = 3
+MIN_TOKEN, MAX_TOKEN = 2, 40
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class SparseTerms:
+    """A sparse vector: term ids (ascending) and their weights."""
+
+    indices: list[int]
+    values: list[float]
+
+    def __bool__(self) -> bool:
+        return bool(self.indices)
+
+
+def tokenize(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    return [
+        t
+        for t in _WORD.findall(folded)
+        if MIN_TOKEN <= len(t) <= MAX_TOKEN or (len(t) == 1 and t.isdigit())
+    ]
+
+
+def term_id(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=4).digest(), "big")
+
+
+def document_vector(title: str, text: str) -> SparseTerms:
+    tokens = tokenize(title) + tokenize(text)
+    norm = K1 * (1 - B + B * len(tokens) / AVG_LEN)
+    weights: dict[int, float] = {}
+    for token, tf in Counter(tokens).items():
+        key = term_id(token)
+        weights[key] = weights.get(key, 0.0) + tf * (K1 + 1) / (tf + norm)
+    return _sorted(weights)
+
+
+def query_vector(text: str) -> SparseTerms:
+    return _sorted({term_id(token): 1.0 for token in tokenize(text)})
+
+
+def _sorted(weights: dict[int, float]) -> SparseTerms:
+    keys = sorted(weights)
+    return SparseTerms(keys, [weights[k] for k in keys])

@@ -1,0 +1,71 @@
+"""The BM25 vectors, query parsing and fusion that both engines share."""
+
+from __future__ import annotations
+
+from osmose_dagster.core.bm25 import (
+    K1,
+    B,
+    document_vector,
+    query_vector,
+    term_id,
+    tokenize,
+)
+from osmose_dagster.core.fusion import reciprocal_rank_fusion
+from osmose_dagster.core.search_query import parse_query
+
+
+def test_words_of_the_three_languages_are_kept_and_folded_alike():
+    assert tokenize("Gießerei Müller: Qualität über alles") == [
+        "giesserei",
+        "muller",
+        "qualitat",
+        "uber",
+        "alles",
+    ]
+    assert tokenize("L'énergie éolienne, c'est 97 % de disponibilité") == [
+        "energie",
+        "eolienne",
+        "est",
+        "97",
+        "de",
+        "disponibilite",
+    ]
+    # No stop words and no stemming: "die", "the", "les" stay words a query can match.
+    assert tokenize("The Die Les") == ["the", "die", "les"]
+    # Codes split at punctuation, digits kept even alone.
+    assert tokenize("E-4417 at 2 % on SKU_88") == ["4417", "at", "2", "on", "sku", "88"]
+
+
+def test_term_ids_are_stable_across_processes():
+    # Fixed values: a change here would make every stored sparse vector disagree with queries.
+    assert term_id("qualitat") == term_id("qualitat")
+    assert term_id("qualitat") != term_id("qualitaet")
+    assert 0 <= term_id("x") < 2**32
+    assert term_id("gpu") == 1232338519
+
+
+def test_document_weights_saturate_and_queries_weigh_each_term_once():
+    once = document_vector("", "pump")
+    thrice = document_vector("", "pump pump pump")
+    assert once.indices == thrice.indices
+    assert once.values[0] < thrice.values[0] < K1 + 1  # grows with tf, never past k1 + 1
+    assert 0 < B < 1
+    query = query_vector("pump Pump PUMP valve")
+    assert sorted(query.values) == [1.0, 1.0] and query.indices == sorted(query.indices)
+    assert not query_vector("  ,;  ")
+
+
+def test_quoted_phrases_are_parsed_from_straight_and_typographic_quotes():
+    parsed = parse_query('pump "outlet pressure" fault «vent fort» „Ziel null“')
+    assert parsed.phrases == ("outlet pressure", "vent fort", "Ziel null")
+    assert parsed.text == "pump outlet pressure fault vent fort Ziel null"
+    assert parse_query('an "unbalanced quote').phrases == ()
+
+
+def test_reciprocal_rank_fusion_sums_weighted_reciprocal_ranks_and_ties_go_to_the_first_list():
+    fused = reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=60, weights=[1.0, 1.0])
+    assert [item for item, _ in fused] == ["b", "a", "c"]
+    assert abs(fused[0][1] - (1 / 62 + 1 / 61)) < 1e-12
+    # "x" first in one list, "y" first in the other: equal scores, the first list's wins.
+    assert reciprocal_rank_fusion([["x"], ["y"]], 60, [1.0, 1.0])[0][0] == "x"
+    assert reciprocal_rank_fusion([["x"], ["y"]], 60, [1.0, 2.0])[0][0] == "y"
