@@ -193,25 +193,30 @@ def _search_lines(args, settings: Settings) -> int:
     return 0
 
 
+def _extract_deck(name: str, settings: Settings):
+    """The deck at `name` read as a run would read it (limits, passwords)."""
+    from .core.pptx_extract import extract_deck
+    from .core.settings import read_passwords
+
+    path = Path(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    passwords = read_passwords(settings.deck_passwords_file)
+    return path, extract_deck(path, limits=settings.limits, passwords=passwords)
+
+
 def _segment(args, settings: Settings) -> int:
     import hashlib
 
     from .core.pipeline import segment_deck
-    from .core.pptx_extract import extract_slides
     from .core.records import ExtractedDeck
-    from .core.settings import read_passwords
 
-    path = Path(args.deck)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    slides = extract_slides(
-        path, limits=settings.limits, passwords=read_passwords(settings.deck_passwords_file)
-    )
+    path, extraction = _extract_deck(args.deck, settings)
     deck = ExtractedDeck(
         document=path.name,
         file=path.name,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        slides=slides,
+        slides=extraction.slides,
     )
     segmented = segment_deck(deck, _query_embedder(settings), penalty=settings.segment_penalty)
     segments = [
@@ -231,15 +236,8 @@ def _segment(args, settings: Settings) -> int:
 
 def _extract(args, settings: Settings) -> int:
     from .core.extract_render import slides_as_json, slides_as_markdown
-    from .core.pptx_extract import extract_deck
-    from .core.settings import read_passwords
 
-    path = Path(args.deck)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    extraction = extract_deck(
-        path, limits=settings.limits, passwords=read_passwords(settings.deck_passwords_file)
-    )
+    path, extraction = _extract_deck(args.deck, settings)
     for part in extraction.skipped:
         print(f"osmose: {path.name}: {part}", file=sys.stderr)
     if args.json:
