@@ -135,6 +135,7 @@ class Soak:
     events: Counter = field(default_factory=Counter)
     slot_violations: list[str] = field(default_factory=list)
     last_change: float = 0.0
+    last_change_wall: float = 0.0  # the same, as a timestamp
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
     daemon: object = None  # the current dagster-daemon Popen
@@ -186,7 +187,7 @@ class Soak:
         else:
             (self.deployed.inbox / self.rng.choice(present)).unlink()
         self.events[f"decks {dict(add='added', replace='replaced', delete='deleted')[action]}"] += 1
-        self.last_change = self.now()
+        self.last_change, self.last_change_wall = self.now(), time.time()
 
     def copy_in_pieces(self, source: Path, target: Path) -> None:
         """A plain copy onto the name (truncate, then write), in 3 pieces with pauses."""
@@ -326,14 +327,20 @@ def decks_for_the_pool(folder: Path, rng: random.Random) -> list[Path]:
 
 
 def settled(soak: Soak) -> bool:
-    """No run waiting or running, and every deck of the inbox indexed in its present content:
-    its latest `raw_documents` read these bytes and `qdrant_index` was written after it."""
+    """The drop-folder sensor has looked at the inbox twice since the last change (a deck is
+    requested once it held still for a tick), no run waits or runs, and every deck of the inbox
+    is indexed in its present content: its partition exists, its latest `raw_documents` read
+    these bytes and `qdrant_index` was written after it."""
+    instance = soak.instance()
+    if len(sensor_ticks_since(instance, "ingest_new_decks", soak.last_change_wall)) < 2:
+        return False
     if soak.runs(statuses=UNFINISHED):
         return False
-    instance = soak.instance()
     for path in soak.deployed.inbox.iterdir():
         if not path.is_file() or path.suffix != ".pptx":
             continue
+        if not instance.has_dynamic_partition("documents", path.name):
+            return False
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
         read = _latest(instance, "raw_documents", path.name)
         written = _latest(instance, "qdrant_index", path.name)
@@ -347,6 +354,17 @@ def settled(soak: Soak) -> bool:
         if read_sha != sha:
             return False
     return True
+
+
+def sensor_ticks_since(instance: DagsterInstance, sensor: str, since: float) -> list:
+    """The sensor's finished ticks that started after `since` (a timestamp)."""
+    from dagster._core.scheduler.instigation import InstigatorType, TickStatus
+
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        if state.instigator_name == sensor:
+            ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=5)
+            return [t for t in ticks if t.timestamp > since and t.status != TickStatus.STARTED]
+    return []
 
 
 def _latest(instance: DagsterInstance, asset: str, key: str):

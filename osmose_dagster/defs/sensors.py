@@ -174,6 +174,10 @@ def _run_request(unit: list[DeckRequest], slot: str) -> RunRequest:
 def _already_indexed(context: SensorEvaluationContext, request: DeckRequest) -> bool:
     """This exact content was indexed already: by `osmose ingest`, the UI, or before the cursor
     was reset. Re-running it would only spend GPU time to change nothing."""
+    if not context.instance.has_dynamic_partition(DOCUMENTS, request.key):
+        # Removed from the index (its partition deleted with its points) and put back: the
+        # records of its last run are still there, its points are not. Index it again.
+        return False
     raw = _latest_materialization(context.instance, "raw_documents", request.key)
     if raw is None:
         return False

@@ -192,6 +192,30 @@ def test_a_deck_already_indexed_with_the_same_content_gets_no_second_run(setup, 
     assert [r.partition_key for r in ticks.tick().run_requests] == ["onboarding.pptx"]
 
 
+def test_a_deck_put_back_after_its_removal_is_indexed_again_even_with_the_same_content(
+    setup, sample_decks
+):
+    """Its last run's records say "indexed"; its points went with its removal (found by
+    bench/soak.py: such a deck stayed out of the index)."""
+    settings, defs, instance = setup
+    content = sample_decks["ml_platform_onboarding_en.pptx"].read_bytes()
+    path = drop(settings.inbox, "onboarding.pptx", content)
+    instance.add_dynamic_partitions("documents", ["onboarding.pptx"])
+    job = defs.resolve_job_def("ingest_documents")
+    assert job.execute_in_process(partition_key="onboarding.pptx", instance=instance).success
+    ticks = Ticks(defs, instance)
+    ticks.tick()
+    assert ticks.tick().run_requests == []
+
+    path.unlink()
+    assert requests_of(ticks.tick(), DeleteDynamicPartitionsRequest) == [["onboarding.pptx"]]
+    with open_index(defs.resources["qdrant"].location()) as index:
+        assert index.point_ids("onboarding.pptx") == set()
+    drop(settings.inbox, "onboarding.pptx", content)  # the same bytes, back
+    ticks.tick()
+    assert [r.partition_key for r in ticks.tick().run_requests] == ["onboarding.pptx"]
+
+
 def test_decks_indexed_together_by_a_batch_get_no_second_run(setup, sample_decks):
     """A batched run records each deck's hash too: a reset cursor re-requests none of them."""
     settings, defs, instance = setup
