@@ -12,6 +12,11 @@ this sensor writes on that final run, as an error in its event log (and in the s
 and tags it `osmose/gave_up`. If that run was a batch (a partition range), each of its decks is
 requested again in a run of its own, so that one deck that kills its run keeps no other deck of
 the batch out of the index; runs of one deck are not split further.
+
+A run killed after its last step succeeded (in the moment between its steps' end and the run's)
+has nothing left to run again: Dagster's retry of it fails with "No steps needed to be retried".
+Its decks are indexed; the sensor says so on the run, tags it `osmose/killed_after_last_step`,
+and requests nothing.
 """
 
 import logging
@@ -29,6 +34,7 @@ from dagster import (
 )
 from dagster._core.events import EngineEventData, RunFailureReason
 from dagster._core.execution.retries import auto_reexecution_should_retry_run
+from dagster._core.execution.stats import StepEventStatus
 from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
 from dagster._utils.error import SerializableErrorInfo
 
@@ -38,6 +44,7 @@ from .jobs import ingest_documents
 from .partitions import DOCUMENTS, documents
 
 GAVE_UP_TAG = "osmose/gave_up"
+KILLED_AFTER_LAST_STEP_TAG = "osmose/killed_after_last_step"
 SENSOR_NAME = "give_up_on_runs_killed_every_try"
 log = logging.getLogger("osmose_dagster")
 
@@ -55,11 +62,26 @@ log = logging.getLogger("osmose_dagster")
 )
 def give_up_on_runs_killed_every_try(context: RunFailureSensorContext):
     run = context.dagster_run
-    if GAVE_UP_TAG in run.tags:
+    if GAVE_UP_TAG in run.tags or KILLED_AFTER_LAST_STEP_TAG in run.tags:
         return SkipReason(f"run {run.run_id[:8]} was already reported")
     if run.tags.get(RUN_FAILURE_REASON_TAG) == RunFailureReason.STEP_FAILURE.value:
         return SkipReason(f"run {run.run_id[:8]} failed on its own error, not from outside")
     instance = context.instance
+    last = _death(instance, run)
+    if last is not None and _every_step_succeeded(instance, run):
+        # Checked before the retry tag: Dagster sets it to "true", then to "false" once its
+        # retry has failed for want of steps to run.
+        batch = _batch(instance, run)
+        indexed = "its deck is indexed" if len(batch) == 1 else "its decks are indexed"
+        message = (
+            f"{_subject(batch)} was ended {last.how} after every step it had to run "
+            f"succeeded: its assets are materialized ({indexed}), so there is nothing "
+            "to run again. Dagster marked it failed only because its process did not live to end it."
+        )
+        instance.report_engine_event(message, run)
+        instance.add_run_tags(run.run_id, {KILLED_AFTER_LAST_STEP_TAG: last.how})
+        context.log.info(message)
+        return None
     if _will_retry(instance, run):
         return SkipReason(f"run {run.run_id[:8]} will be retried")
     tries = _tries(instance, run)
@@ -142,14 +164,30 @@ def _batch(instance: DagsterInstance, run: DagsterRun) -> list[str]:
     return list(keys[keys.index(first) : keys.index(last) + 1])
 
 
+def _every_step_succeeded(instance: DagsterInstance, run: DagsterRun) -> bool:
+    """Whether every step of the run's plan succeeded (so a retry would have none to run)."""
+    if not run.execution_plan_snapshot_id:
+        return False
+    plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    planned = set(plan.step_keys_to_execute)
+    succeeded = {
+        stats.step_key
+        for stats in instance.get_run_step_stats(run.run_id)
+        if stats.status == StepEventStatus.SUCCESS
+    }
+    return bool(planned) and planned <= succeeded
+
+
+def _subject(batch: list[str]) -> str:
+    if len(batch) == 1:
+        return f"{batch[0]}: its run"
+    if batch:
+        return f"a batch of {len(batch)} decks ({batch[0]} … {batch[-1]}): its run"
+    return "this run"
+
+
 def _message(batch: list[str], died: list[Death], tries: int, max_retries: int) -> str:
-    subject = (
-        f"{batch[0]}: its run"
-        if len(batch) == 1
-        else f"a batch of {len(batch)} decks ({batch[0]} … {batch[-1]}): its run"
-        if batch
-        else "this run"
-    )
+    subject = _subject(batch)
     why = (
         f"Not retried again (run_retries.max_retries is {max_retries})."
         if tries > max_retries
