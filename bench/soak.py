@@ -60,6 +60,7 @@ from workloads import write_generated_deck  # noqa: E402
 
 from osmose_dagster.core.processes import process_facts  # noqa: E402
 from osmose_dagster.core.slots import SLOT_TAG  # noqa: E402
+from osmose_dagster.defs.run_deaths import GAVE_UP_TAG, KILLED_AFTER_LAST_STEP_TAG  # noqa: E402
 from osmose_dagster.samples import write_sample_decks  # noqa: E402
 from support.killed_runs import fresh_ingest, index_points, run_pid  # noqa: E402
 
@@ -468,7 +469,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = soak.runs()
         by_status = Counter(r.dagster_run.status.value for r in runs)
         retries = sum(1 for r in runs if RETRY_NUMBER_TAG in r.dagster_run.tags)
-        gave_up = sum(1 for r in runs if "osmose/gave_up" in r.dagster_run.tags)
+        gave_up = sum(1 for r in runs if GAVE_UP_TAG in r.dagster_run.tags)
+        after_last = sum(1 for r in runs if KILLED_AFTER_LAST_STEP_TAG in r.dagster_run.tags)
         deployed.stop()
 
         final = sorted(soak.decks())
@@ -534,7 +536,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {event}: {count}")
         print(
             f"  runs: {len(runs)} ({', '.join(f'{k} {v}' for k, v in sorted(by_status.items()))}); "
-            f"automatic retries {retries}; given up after every try died {gave_up}"
+            f"automatic retries {retries}; given up after every try died {gave_up}; killed "
+            f"after their last step (indexed, nothing to retry) {after_last}"
         )
         print(
             f"  final inbox: {len(final)} decks; index: {len(points)} documents, "
