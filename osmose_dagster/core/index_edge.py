@@ -139,10 +139,8 @@ class EdgeEngine:
             ),
         )
         try:
-            shard.update(
-                edge.UpdateOperation.create_field_index("document", edge.PayloadSchemaType.Keyword)
-            )
-            shard.update(edge.UpdateOperation.create_field_index("text", text_index_params()))
+            for field, params in payload_index_params().items():
+                shard.update(edge.UpdateOperation.create_field_index(field, params))
             shard.flush()
         finally:
             shard.close()
@@ -199,8 +197,20 @@ class EdgeEngine:
         threshold, and merge or vacuum segments; with nothing to do this returns at once.
         Called at the end of a write, never inside a search."""
         if self._shard is not None:
+            self._make_payload_indexes_cold()
             self._shard.optimize()
             self._shard.flush()
+
+    def _make_payload_indexes_cold(self) -> None:
+        """Shards created before the payload indexes were cold (PAYLOAD_INDEX_MEMORY) get them
+        rebuilt so, once, at the end of a write (seconds at 100,000 points)."""
+        import qdrant_edge as edge
+
+        schema = self._shard.info().payload_schema
+        for field, params in payload_index_params().items():
+            now = schema.get(field)
+            if now is None or getattr(now.params, "memory", None) != edge.Memory.Cold:
+                self._shard.update(edge.UpdateOperation.create_field_index(field, params))
 
     # -- reads ----------------------------------------------------------------------------
     def scroll(
@@ -299,6 +309,20 @@ class EdgeEngine:
         }
 
 
+def payload_index_params() -> dict[str, Any]:
+    """The payload indexes: `document` (keyword: a document's points, for removal and checks)
+    and `text` (full text: quoted phrases). Both cold: read from disk (the page cache) when a
+    filter needs them instead of loaded into memory when the shard opens; at 100,000 points
+    that halves opening the store (0.90 -> 0.40 s on 2 busy cores) with search unchanged
+    (bench/index_scale.py)."""
+    import qdrant_edge as edge
+
+    return {
+        "document": edge.KeywordIndexParams(memory=edge.Memory.Cold),
+        "text": text_index_params(),
+    }
+
+
 def text_index_params():
     """The full-text index on `text` that quoted phrases are matched with: words (the `word`
     tokenizer: the `multilingual` one drops numbers, so "quarter 23" matched "quarter 24"),
@@ -310,6 +334,7 @@ def text_index_params():
         lowercase=True,
         ascii_folding=True,
         phrase_matching=True,
+        memory=edge.Memory.Cold,
     )
 
 

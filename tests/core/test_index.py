@@ -622,6 +622,52 @@ def test_the_search_graph_is_built_at_the_end_of_a_write_not_in_a_search(
         assert index.engine.info() == before
 
 
+def test_a_shard_made_with_indexes_in_memory_gets_cold_ones_at_its_next_write(
+    tmp_path, minilm, library
+):
+    """Shards created before the payload indexes were cold (loaded whole into memory when the
+    store opens) are converted at the end of their next write; phrases and removals work on."""
+    import qdrant_edge as edge
+
+    location = IndexLocation(collection="c", path=tmp_path / "qdrant")
+    shard_dir = index_edge.shard_path(location.path, "c")
+    old = edge.EdgeShard.create(
+        str(shard_dir),
+        edge.EdgeConfig(
+            vectors=edge.EdgeVectorParams(size=384, distance=edge.Distance.Cosine),
+            sparse_vectors={"bm25": edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+        ),
+    )
+    old.update(edge.UpdateOperation.create_field_index("document", edge.PayloadSchemaType.Keyword))
+    hot_text = edge.TextIndexParams(
+        tokenizer=edge.TokenizerType.Word, lowercase=True, ascii_folding=True, phrase_matching=True
+    )
+    old.update(edge.UpdateOperation.create_field_index("text", hot_text))
+    old.close()
+
+    def memory() -> dict:
+        shard = edge.EdgeShard.load(str(shard_dir))
+        try:
+            return {
+                k: getattr(v.params, "memory", None) for k, v in shard.info().payload_schema.items()
+            }
+        finally:
+            shard.close()
+
+    assert edge.Memory.Cold not in memory().values()
+    chunks, vectors = library
+    with open_index(location) as index:
+        index.replace_document("lib", "lib.pptx", chunks, vectors, MODEL)
+    assert memory() == {"document": edge.Memory.Cold, "text": edge.Memory.Cold}
+    with open_index(location) as index:
+        query = minilm.embed_queries(["pump fault"])[0]
+        assert [h.text for h in index.search(query, 5, '"outlet pressure" pump fault')] == [
+            CODES[1][1]
+        ]
+        assert index.point_ids("lib") and index.delete_document("lib") == len(chunks)
+        assert index.count() == 0
+
+
 @pytest.mark.slow  # child processes
 def test_a_store_of_the_old_kind_is_rebuilt_by_itself_and_nothing_is_lost(
     location, minilm, library
