@@ -202,7 +202,7 @@ class EdgeEngine:
             self._shard.flush()
 
     def _make_payload_indexes_cold(self) -> None:
-        """Shards created before the payload indexes were cold (PAYLOAD_INDEX_MEMORY) get them
+        """Shards created before the payload indexes were cold (payload_index_params) get them
         rebuilt so, once, at the end of a write (seconds at 100,000 points)."""
         import qdrant_edge as edge
 
