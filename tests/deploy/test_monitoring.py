@@ -31,6 +31,7 @@ TOOLS = {
     "prometheus": "/usr/bin/prometheus",
     "node-exporter": "/usr/bin/prometheus-node-exporter",
 }
+LAST_SUCCESS = "osmose_last_successful_ingest_timestamp_seconds"
 GPU_STAND_IN = """\
 # Written by tests/deploy/test_monitoring.py in place of NVIDIA's DCGM exporter (no GPU here).
 DCGM_FI_DEV_GPU_UTIL{gpu="0",modelName="stand-in"} 87
@@ -110,13 +111,14 @@ def test_every_panel_has_data_from_a_real_prometheus_after_real_runs(tmp_path, s
             shutil.copyfile(deck, deployment.inbox / deck.name)
         (deployment.inbox / "not a deck.pptx").write_text("meeting notes")
         # The batch with the bad deck fails (counted by class), the good decks are run again
-        # without it and indexed (recorded by slot), and the sensor writes its tick.
+        # without it and indexed (recorded by slot), and a sensor tick after that records the
+        # success (a tick written before it has no time of the last success yet).
         wait_for(
             lambda: (
                 _counter(metrics, 'outcome="succeeded"') >= 1
                 and _counter(metrics, 'error_class="NotAPresentationError"') >= 1
                 and (metrics / "osmose_run_slot_cpu-0.prom").exists()
-                and (metrics / "osmose_inbox.prom").exists()
+                and _has_sample(metrics / "osmose_inbox.prom", LAST_SUCCESS)
             ),
             600,
             "the runs' and the sensor's metrics files",
@@ -224,6 +226,12 @@ def _querier(port: int):
             return {"status": "down", "data": {"result": [], "groups": [{"rules": []}]}}
 
     return query
+
+
+def _has_sample(path: Path, name: str) -> bool:
+    if not path.exists():
+        return False
+    return any(line.startswith(f"{name} ") for line in path.read_text().splitlines())
 
 
 def _has_data(query, expr: str) -> bool:
