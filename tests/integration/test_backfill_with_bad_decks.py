@@ -90,16 +90,26 @@ def test_a_backfill_indexes_every_good_deck_although_two_of_its_batch_cannot_be_
     assert "broken one.pptx: not a PowerPoint presentation" in message
     assert "broken two.pptx: the file is corrupt or truncated" in message
 
+    # A run records its index materialization a moment before it ends: wait for both.
     wait_for(
-        lambda: all(deployment.indexed_since(key) for key in good),
+        lambda: (
+            all(deployment.indexed_since(key) for key in good)
+            and all(r.dagster_run.is_finished for r in _reruns(deployment, batch))
+        ),
         RUN_TIMEOUT_S,
-        "the good decks of the failed batch to be indexed",
+        "the good decks of the failed batch to be indexed and their runs to end",
     )
-    reruns = deployment.runs(tags={SPLIT_FROM_TAG: batch.dagster_run.run_id})
+    reruns = _reruns(deployment, batch)
     assert len(reruns) == 3, [r.dagster_run.tags for r in reruns]  # [g0], [g1..g2], [g3]
-    assert all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in reruns)
+    assert all(r.dagster_run.status == DagsterRunStatus.SUCCESS for r in reruns), [
+        (r.dagster_run.run_id, r.dagster_run.status) for r in reruns
+    ]
     for key in good:
         assert deployment.points(key), f"{key} has no points"
     for key in bad:
         assert not deployment.indexed_since(key)
         assert not deployment.points(key)
+
+
+def _reruns(deployment, batch):
+    return deployment.runs(tags={SPLIT_FROM_TAG: batch.dagster_run.run_id})
