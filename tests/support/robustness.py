@@ -517,13 +517,27 @@ def _pss_mib(pid: int) -> float:
 
 
 def _tree_rss_mib(pid: int) -> float:
-    """The memory of `pid` and all its descendants (soffice included), summed as PSS."""
+    """The memory of `pid` and all its descendants (soffice included), summed as PSS.
+
+    A descendant still running `pid`'s program is left out: that is `pid` between a fork (or
+    vfork) and its exec, sharing `pid`'s pages, and the two are read at different instants, so
+    its share would be counted on top of pages already counted whole (Dagster starts `tail` this
+    way twice per step: a 1 GiB process read as 2 GiB). The runs start no Python workers."""
+    program = _program(pid)
     total, todo = 0.0, [pid]
     while todo:
         current = todo.pop()
-        total += _pss_mib(current)
+        if current == pid or _program(current) != program:
+            total += _pss_mib(current)
         todo.extend(_children(current))
     return total
+
+
+def _program(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
 
 
 def _kill_group(pid: int) -> None:
