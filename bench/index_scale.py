@@ -1,6 +1,6 @@
 """How the embedded index scales: Qdrant Edge (now) against qdrant-client's local mode (before).
 
-    .venv/bin/python bench/index_scale.py [--points 10000,100000,1000000] [--engines edge,local]
+    .venv/bin/python -m bench.index_scale [--points 10000,100000,1000000] [--engines edge,local]
         [--old-code /tmp/before13] [--local-max 100000] [--work /tmp/osmose-index-scale]
 
 Each (engine, size) runs in a fresh process, through the project's own `open_index` and
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 def child(engine: str, size: int, work: Path) -> int:
     import numpy as np
 
-    from osmose_dagster.core.index import DocumentPoints, IndexLocation, open_index
+    from osmose_dagster.core.index.store import DocumentPoints, IndexLocation, open_index
     from osmose_dagster.core.records import Chunk
 
     work.mkdir(parents=True, exist_ok=True)
@@ -126,7 +126,7 @@ def child(engine: str, size: int, work: Path) -> int:
     rng = np.random.default_rng(size)
     hnsw = [0.0]
     if engine == "edge":
-        from osmose_dagster.core import index_edge
+        from osmose_dagster.core.index import edge as index_edge
 
         finish = index_edge.EdgeEngine.finish_writes
 
@@ -229,8 +229,7 @@ def child(engine: str, size: int, work: Path) -> int:
 
 def slide_texts() -> list[tuple[str, str]]:
     """(title, text) of 2,000 generated slides (bench/workloads.py): 60-120 words each."""
-    sys.path.insert(0, str(BENCH))
-    from workloads import generated_deck_slides
+    from bench.workloads import generated_deck_slides
 
     return [
         (title, " ".join(bullets + ([notes] if notes else [])))

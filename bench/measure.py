@@ -1,7 +1,7 @@
 """Run one command and report its wall time, peak RSS and CPU time as JSON (a fresh wrapper per
 measurement, so that `RUSAGE_CHILDREN` holds only that command and what it waited for).
 
-    python bench/measure.py RESULT.json [--cwd DIR] [--log LOG] -- COMMAND...
+    python -m bench.measure RESULT.json [--cwd DIR] [--log LOG] -- COMMAND...
 
 `peak_rss_mib` is `ru_maxrss` of RUSAGE_CHILDREN after the command exits: on Linux the largest
 resident set of any one process in its tree that was waited for (not the sum over processes).

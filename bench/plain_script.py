@@ -1,6 +1,6 @@
 """The reference for issue 6: the simplest ingestion script a user could write instead of the project.
 
-    .venv/bin/python bench/plain_script.py DECK... [--chunking slide|window:N] [--batch-size 64]
+    .venv/bin/python -m bench.plain_script DECK... [--chunking slide|window:N] [--batch-size 64]
                                                    [--qdrant PATH] [--json]
 
 One process, no orchestration: python-pptx for the text, sentence-transformers for the vectors

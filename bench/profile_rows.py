@@ -1,6 +1,6 @@
 """Profile row b (the project through Dagster) and row a (the plain script) with pyinstrument.
 
-    .venv/bin/python bench/profile_rows.py [--out /tmp/osmose-bench/profiles] [--decks big|many:N]
+    .venv/bin/python -m bench.profile_rows [--out /tmp/osmose-bench/profiles] [--decks big|many:N]
 
 pyinstrument is a dev tool, not a pin of the project: `.venv/bin/pip install pyinstrument`.
 Each command runs once in a fresh process (and, for the project, a fresh OSMOSE_HOME and
@@ -24,10 +24,9 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(BENCH))
 
-from run_bench import project_env  # noqa: E402
-from workloads import write_workload  # noqa: E402
+from bench.run_bench import project_env  # noqa: E402
+from bench.workloads import write_workload  # noqa: E402
 
 
 def profile(name: str, command: list[str], out: Path, env: dict) -> Path:

@@ -1,8 +1,8 @@
 """Search quality: dense, BM25 and fused retrieval over a library of 110 decks (default), or the
 chunk vectors pooled against encoded whole (`--pooling`, the comparison made for issue 6).
 
-    .venv/bin/python bench/retrieval_eval.py [--lines 120] [--rare 120] [--work /tmp/osmose-bench]
-    .venv/bin/python bench/retrieval_eval.py --pooling [--device cpu] [--facts 150]
+    .venv/bin/python -m bench.retrieval_eval [--lines 120] [--rare 120] [--work /tmp/osmose-bench]
+    .venv/bin/python -m bench.retrieval_eval --pooling [--device cpu] [--facts 150]
 
 Default (`bench/retrieval_library.py` does the work): the library is every deck of the real corpus
 (../shared/corpus/real) that extracts to some text, the 4 sample decks, the 230-slide deck and
@@ -49,11 +49,10 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH.parent))
-sys.path.insert(0, str(BENCH))
 
 import numpy as np  # noqa: E402
-from workloads import generated_deck_slides, write_workload  # noqa: E402
+
+from bench.workloads import generated_deck_slides, write_workload  # noqa: E402
 
 EN, FR, DE, ML = (
     "quarterly_review_en.pptx",
@@ -127,16 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/osmose-bench"))
     args = parser.parse_args(argv)
     if not args.pooling:
-        from retrieval_library import evaluate_library
+        from bench.retrieval_library import evaluate_library
 
         return evaluate_library(args, JUDGED)
 
-    from osmose_dagster.core.embed import EncodeStats, load_embedder
-    from osmose_dagster.core.pipeline import pool_vectors, segment_decks
-    from osmose_dagster.core.pptx_extract import extract_slides
+    from osmose_dagster.cli.samples import write_sample_decks
+    from osmose_dagster.core.extract.deck import extract_slides
+    from osmose_dagster.core.model.embed import EncodeStats, load_embedder
+    from osmose_dagster.core.model.pipeline import pool_vectors, segment_decks
     from osmose_dagster.core.records import ExtractedDeck
     from osmose_dagster.core.settings import DEFAULT_SEGMENT_PENALTY
-    from osmose_dagster.samples import write_sample_decks
 
     scratch = Path(tempfile.mkdtemp(prefix="retrieval-eval-"))
     paths = list(write_sample_decks(scratch)) + write_workload(

@@ -24,12 +24,11 @@ SEED = 13
 
 
 def evaluate_library(args, judged) -> int:
-    from workloads import write_workload
-
-    from osmose_dagster.core.embed import load_embedder
-    from osmose_dagster.core.index import DocumentPoints, IndexLocation, open_index
+    from bench.workloads import write_workload
+    from osmose_dagster.cli.samples import write_sample_decks
+    from osmose_dagster.core.index.store import DocumentPoints, IndexLocation, open_index
+    from osmose_dagster.core.model.embed import load_embedder
     from osmose_dagster.core.settings import Settings
-    from osmose_dagster.samples import write_sample_decks
 
     started = time.perf_counter()
     samples = list(write_sample_decks(Path(tempfile.mkdtemp(prefix="retrieval-samples-"))))
@@ -127,7 +126,7 @@ def rank_of(hits, deck: str, slide: int | None) -> int | None:
 def dense_check(library, sets, vectors, location) -> None:
     """The dense mode ranks as the code before hybrid search did (qdrant-client local mode:
     exact cosine over every chunk): the same first hit as numpy's exact cosine."""
-    from osmose_dagster.core.index import open_index
+    from osmose_dagster.core.index.store import open_index
 
     names = [(name, chunk) for name, (c, _) in library.items() for chunk in c]
     matrix = np.vstack([v for _, (_, v) in library.items()])
@@ -163,7 +162,7 @@ def line_queries(library, decks: list[str], count: int, rng: random.Random):
 
 def rare_word_queries(library, decks: list[str], count: int, rng: random.Random):
     """Two words of a deck (letters, 4+ characters) that no other deck has."""
-    from osmose_dagster.core.bm25 import tokenize
+    from osmose_dagster.core.index.bm25 import tokenize
 
     words_of = {
         name: {w for c in chunks for w in tokenize(c.text) if len(w) >= 4 and w.isalpha()}
@@ -203,8 +202,8 @@ def _segmented(path, embedder, cache: Path):
     from pydantic import TypeAdapter
 
     from osmose_dagster.core.errors import OsmoseError
-    from osmose_dagster.core.pipeline import embed_chunks, segment_decks
-    from osmose_dagster.core.pptx_extract import extract_slides
+    from osmose_dagster.core.extract.deck import extract_slides
+    from osmose_dagster.core.model.pipeline import embed_chunks, segment_decks
     from osmose_dagster.core.records import ExtractedDeck, SegmentedDeck
     from osmose_dagster.core.settings import DEFAULT_SEGMENT_PENALTY
 
@@ -227,7 +226,7 @@ def _segmented(path, embedder, cache: Path):
         return None
     deck = ExtractedDeck(path.name, path.name, key, slides)
     segmented = segment_decks({path.name: deck}, embedder, penalty=DEFAULT_SEGMENT_PENALTY)
-    from osmose_dagster.core.embed import EncodeStats
+    from osmose_dagster.core.model.embed import EncodeStats
 
     vectors = embed_chunks(segmented, embedder, EncodeStats())[path.name]
     stem.with_suffix(".json").write_bytes(

@@ -3,8 +3,8 @@ through the real path (drop folder -> `ingest_new_decks` sensor -> `ingest_docum
 table says, per file: indexed or failed, the error class, time, peak memory, the error message.
 
     make robustness                       # everything (scripts/robustness.sh)
-    .venv/bin/python bench/robustness.py --only corpus --limit 10
-    .venv/bin/python bench/robustness.py --json rows.json
+    .venv/bin/python -m bench.robustness --only corpus --limit 10
+    .venv/bin/python -m bench.robustness --json rows.json
 
 How: a temporary OSMOSE_HOME and DAGSTER_HOME (the repository's dagster.yaml, SQLite); the four
 sample decks are indexed first and their points noted; then each file is dropped into the inbox,
@@ -35,9 +35,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the harness is test support code
 
-from support import robustness as rb  # noqa: E402
+from tests.support import robustness as rb  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no files to run", file=sys.stderr)
         return 2
 
-    from osmose_dagster.core.pptx_sniff import find_soffice
+    from osmose_dagster.core.extract.sniff import find_soffice
 
     print(
         f"{len(items)} files through drop folder -> sensor -> run, one child process per "

@@ -1,9 +1,9 @@
 """Issue 6 benchmark: the project through Dagster against the plain script, on generated decks.
 
-    .venv/bin/python bench/run_bench.py --repeat 3            # every row (resumes, see below)
-    .venv/bin/python bench/run_bench.py --quick               # smoke test: rows a and b, once
-    .venv/bin/python bench/run_bench.py --rows a,b --repeat 3 --budget 540
-    .venv/bin/python bench/run_bench.py --table                # the stored measurements only
+    .venv/bin/python -m bench.run_bench --repeat 3            # every row (resumes, see below)
+    .venv/bin/python -m bench.run_bench --quick               # smoke test: rows a and b, once
+    .venv/bin/python -m bench.run_bench --rows a,b --repeat 3 --budget 540
+    .venv/bin/python -m bench.run_bench --table                # the stored measurements only
 
 Rows (each measurement is a fresh process, timed from outside by bench/measure.py):
   a           the plain script (bench/plain_script.py) on the 230-slide deck
@@ -67,9 +67,8 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(BENCH))
 
-from workloads import describe, workload_specs, write_workload  # noqa: E402
+from bench.workloads import describe, workload_specs, write_workload  # noqa: E402
 
 PYTHON = sys.executable
 JOB = "ingest_documents"
@@ -245,8 +244,10 @@ def measure_daemon(kind: str, decks: list[Path], folder: Path, args) -> dict:
     long-lived, so the daemon's start is not timed. Peak RSS is the largest run process's, as
     the run itself reports it (the `embeddings` step's peak_memory_mib); cpu is not measured.
     """
-    sys.path.insert(0, str(REPO / "tests" / "integration"))
-    from deployment import Deployment, wait_for  # the test suite's real deployment helper
+    from tests.support.deployment import (  # the test suite's real deployment helper
+        Deployment,
+        wait_for,
+    )
 
     idle = {"OSMOSE_REINDEX_CRON": "0 0 1 1 *"}  # the scheduled re-index stays out of the way
     if kind == "daemon-backfill":
@@ -351,7 +352,8 @@ def backfill_calls(
     `dagster job execute` per batch with the tags the backfill daemon gives a multi-run batch."""
     from dagster import DagsterInstance
 
-    from osmose_dagster.core.slots import SLOT_TAG, compute_slots
+    from osmose_dagster.core.ops import compute_slots
+    from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 
     inbox = home / "inbox"
     inbox.mkdir(parents=True)

@@ -1,6 +1,6 @@
 """How long a drop-folder sensor tick takes over a large inbox (the sensor's limit is 60 s).
 
-    .venv/bin/python bench/sensor_tick.py [--files 10000] [--no-dagster]
+    .venv/bin/python -m bench.sensor_tick [--files 10000] [--no-dagster]
 
 Builds a temporary inbox of small `.pptx` files in nested folders, then times:
   core    list_inbox + plan_tick + cursor JSON in and out, as the sensor runs them, with the clock
@@ -19,14 +19,11 @@ import argparse
 import contextlib
 import io
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from osmose_dagster.core.inbox_scan import InboxCursor, list_inbox, plan_tick
+from osmose_dagster.core.inbox.scan import InboxCursor, list_inbox, plan_tick
 
 STABLE_S = 5.0
 

@@ -20,9 +20,9 @@ Targets (exit 1 if one is missed): the index exact within 5 minutes of the last 
 and webserver memory flat (growth under 10% over the second half: the median of the first and
 last minute of it); no compute slot ever held by two runs (run records, and live processes).
 
-    .venv/bin/python bench/soak.py                 # one hour
-    .venv/bin/python bench/soak.py --minutes 1440  # a day
-    .venv/bin/python bench/soak.py --minutes 10 --keep
+    .venv/bin/python -m bench.soak                 # one hour
+    .venv/bin/python -m bench.soak --minutes 1440  # a day
+    .venv/bin/python -m bench.soak --minutes 10 --keep
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests"), str(REPO / "tests" / "integration")]
 
 from dagster import (  # noqa: E402
     AssetKey,
@@ -55,14 +54,14 @@ from dagster import (  # noqa: E402
     RunsFilter,
 )
 from dagster._core.storage.tags import RETRY_NUMBER_TAG  # noqa: E402
-from deployment import Deployment  # noqa: E402
-from workloads import write_generated_deck  # noqa: E402
 
-from osmose_dagster.core.processes import process_facts  # noqa: E402
-from osmose_dagster.core.slots import SLOT_TAG  # noqa: E402
-from osmose_dagster.defs.run_deaths import GAVE_UP_TAG, KILLED_AFTER_LAST_STEP_TAG  # noqa: E402
-from osmose_dagster.samples import write_sample_decks  # noqa: E402
-from support.killed_runs import fresh_ingest, index_points, run_pid  # noqa: E402
+from bench.workloads import write_generated_deck  # noqa: E402
+from osmose_dagster.cli.samples import write_sample_decks  # noqa: E402
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG  # noqa: E402
+from osmose_dagster.core.ops.processes import process_facts  # noqa: E402
+from osmose_dagster.defs.killed_runs import GAVE_UP_TAG, KILLED_AFTER_LAST_STEP_TAG  # noqa: E402
+from tests.support.deployment import Deployment  # noqa: E402
+from tests.support.killed_runs import fresh_ingest, index_points, run_pid  # noqa: E402
 
 SLOTS = 2
 MAX_RETRIES = 2  # dagster.yaml's run_retries.max_retries: a run on this try is spared

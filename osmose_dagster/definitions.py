@@ -6,15 +6,15 @@ and sentence-transformers are imported only when a run first embeds (see core/em
 
 from dagster import Definitions, in_process_executor
 
-from .core.settings import Settings
-from .defs.assets import build_document_assets
-from .defs.automation import scheduled_reindex
-from .defs.batch_failures import rerun_batch_without_bad_documents
-from .defs.jobs import ingest_documents
-from .defs.resources import resources_for
-from .defs.run_deaths import give_up_on_runs_killed_every_try
-from .defs.run_metrics import build_run_metrics_sensors
-from .defs.sensors import build_inbox_sensor
+from osmose_dagster.core.settings import Settings
+from osmose_dagster.defs.assets import build_document_assets
+from osmose_dagster.defs.automation import scheduled_reindex
+from osmose_dagster.defs.batch_failures import rerun_batch_without_bad_documents
+from osmose_dagster.defs.jobs import ingest_documents
+from osmose_dagster.defs.killed_runs import give_up_on_runs_killed_every_try
+from osmose_dagster.defs.resources import resources_for
+from osmose_dagster.defs.run_metrics import build_run_metrics_sensors
+from osmose_dagster.defs.sensors import build_inbox_sensor
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:

@@ -7,7 +7,7 @@ scripts/bootstrap.sh
 export OSMOSE_HOME="${OSMOSE_HOME:-$PWD/data}"
 export DAGSTER_HOME="${DAGSTER_HOME:-$OSMOSE_HOME/dagster}"
 bin="${OSMOSE_VENV:-.venv}/bin"
-$bin/python -m osmose_dagster.samples "$OSMOSE_HOME/samples" >/dev/null
+$bin/python -m osmose_dagster.cli.samples "$OSMOSE_HOME/samples" >/dev/null
 $bin/osmose ingest "$OSMOSE_HOME"/samples/*.pptx
 echo
 query="${1:-How much GPU quota does each team get?}"

@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-exec "${OSMOSE_VENV:-.venv}"/bin/python bench/robustness.py "$@"
+exec "${OSMOSE_VENV:-.venv}"/bin/python -m bench.robustness "$@"

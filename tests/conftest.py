@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "real"
-
 
 @pytest.fixture(scope="session")
 def embedder():
-    from osmose_dagster.core.embed import load_embedder
+    from osmose_dagster.core.model.embed import load_embedder
 
     return load_embedder("all-MiniLM-L6-v2", "cpu", 64)
 
@@ -21,7 +17,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def sample_decks(tmp_path_factory) -> dict[str, Path]:
     """The four bundled sample decks, by file name (written once per session; do not modify)."""
-    from osmose_dagster.samples import write_sample_decks
+    from osmose_dagster.cli.samples import write_sample_decks
 
     paths = write_sample_decks(tmp_path_factory.mktemp("samples"))
     return {path.name: path for path in paths}
@@ -37,15 +33,3 @@ def osmose_home(tmp_path, monkeypatch) -> Path:
     for name in ("QDRANT_URL", "QDRANT_API_KEY", "OSMOSE_MODEL", "OSMOSE_COLLECTION"):
         monkeypatch.delenv(name, raising=False)
     return home
-
-
-def subprocess_env(home: Path) -> dict[str, str]:
-    """Environment for running the `osmose` CLI in a child process against `home`."""
-    env = {k: v for k, v in os.environ.items() if k not in ("QDRANT_URL", "QDRANT_API_KEY")}
-    env.update(
-        OSMOSE_HOME=str(home),
-        DAGSTER_HOME=str(home / "dagster"),
-        OSMOSE_DEVICE="cpu",
-        PYTHONPATH=str(REPO_ROOT),
-    )
-    return env

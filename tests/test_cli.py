@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, subprocess_env
 from pptx import Presentation
+
+from tests.support.paths import CORPUS, subprocess_env
 
 
 def osmose(home: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:

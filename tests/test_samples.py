@@ -10,7 +10,7 @@ import pytest
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
-from osmose_dagster.samples import SAMPLE_DECKS, ZIP_DATE_TIME, write_sample_decks
+from osmose_dagster.cli.samples import SAMPLE_DECKS, ZIP_DATE_TIME, write_sample_decks
 
 EXPECTED = {
     "quarterly_review_en.pptx": 11,
@@ -176,7 +176,7 @@ def test_distinctive_words(filename, words, slide_texts):
 
 
 def test_cli_prints_paths(tmp_path, capsys):
-    from osmose_dagster.samples import main
+    from osmose_dagster.cli.samples import main
 
     assert main([str(tmp_path / "out")]) == 0
     printed = capsys.readouterr().out.split()

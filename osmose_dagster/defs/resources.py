@@ -4,15 +4,22 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import PrivateAttr
 
-from ..core.device import describe_device, device_for_slot
-from ..core.embed import Embedder, EncodeStats, load_embedder
-from ..core.index import IndexLocation, VectorIndex, collection_name_for, open_index
-from ..core.metrics import write_embedding_metrics
-from ..core.settings import (
+from osmose_dagster.core.index import IndexLocation, VectorIndex, index_location, open_index
+from osmose_dagster.core.model import (
+    Embedder,
+    EncodeStats,
+    describe_device,
+    device_for_slot,
+    load_embedder,
+)
+from osmose_dagster.core.ops import compute_slots, hold_slot, is_gpu_slot, write_embedding_metrics
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG
+from osmose_dagster.core.settings import (
     DEFAULT_LOCK_TIMEOUT_S,
     DEFAULT_QDRANT_RETRIES,
     DEFAULT_QDRANT_TIMEOUT_S,
@@ -20,8 +27,7 @@ from ..core.settings import (
     Settings,
     read_passwords,
 )
-from ..core.slots import SLOT_TAG, compute_slots, hold_slot, is_gpu_slot
-from .io_manager import ReadableFileIOManager
+from osmose_dagster.defs.io_manager import ReadableFileIOManager
 
 
 class EmbedderResource(ConfigurableResource):
@@ -193,23 +199,25 @@ def _inbox(settings: Settings) -> InboxResource:
     )
 
 
-def _collection(settings: Settings) -> str:
-    return settings.collection or collection_name_for(settings.model)
+def _qdrant(location: IndexLocation, **as_variables: Any) -> QdrantResource:
+    """The resource for `index_location(settings)`; `as_variables` gives values by the name of
+    their environment variable (EnvVar), so the UI shows the name, never a key."""
+    fields: dict[str, Any] = {
+        "collection": location.collection,
+        "path": str(location.path) if location.path else None,
+        "url": location.url,
+        "lock_timeout_s": location.lock_timeout_s,
+        "connect_retries": location.connect_attempts - 1,
+        "connect_timeout_s": location.connect_timeout_s,
+    }
+    return QdrantResource(**{**fields, **as_variables})
 
 
 def local_resources(settings: Settings) -> dict:
     """The embedded store under OSMOSE_HOME (or QDRANT_URL's server), the packaged MiniLM."""
     return {
         "embedder": _embedder(settings),
-        "qdrant": QdrantResource(
-            collection=_collection(settings),
-            path=str(settings.qdrant_path),
-            url=settings.qdrant_url,
-            api_key=_secret(settings),
-            lock_timeout_s=settings.lock_timeout_s,
-            connect_retries=settings.qdrant_retries,
-            connect_timeout_s=settings.qdrant_timeout_s,
-        ),
+        "qdrant": _qdrant(index_location(settings), api_key=_secret(settings)),
         "inbox": _inbox(settings),
         "segmenter": SegmenterResource(penalty=settings.segment_penalty),
         "io_manager": ReadableFileIOManager(base_dir=str(settings.asset_storage)),
@@ -221,12 +229,8 @@ def production_resources(settings: Settings) -> dict:
     (Settings' production default model)."""
     return {
         **local_resources(settings),
-        "qdrant": QdrantResource(
-            collection=_collection(settings),
-            url=EnvVar("QDRANT_URL"),
-            api_key=_secret(settings),
-            connect_retries=settings.qdrant_retries,
-            connect_timeout_s=settings.qdrant_timeout_s,
+        "qdrant": _qdrant(
+            index_location(settings), url=EnvVar("QDRANT_URL"), api_key=_secret(settings)
         ),
     }
 

@@ -8,22 +8,27 @@ from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
     RunFailureSensorContext,
+    RunRecord,
     RunStatusSensorContext,
     SensorDefinition,
     SkipReason,
     run_failure_sensor,
     run_status_sensor,
 )
-from dagster._core.storage.dagster_run import RunRecord
 
-from ..core.metrics import RunFigures, count_run_outcome, write_run_metrics
-from ..core.settings import Settings
-from ..core.slots import SLOT_TAG
-from ..run_results import failure_classes, metadata_by_asset
-from .batch_failures import BAD_DOCUMENT_CLASSES, SPLIT_FROM_TAG
-
-LAUNCHED_BY_TAG = "osmose/launched_by"
-ROOT_RUN_TAG = "dagster/root_run_id"  # set on the retries and re-executions of a run
+from osmose_dagster.core.ops import RunFigures, count_run_outcome, write_run_metrics
+from osmose_dagster.core.ops.dagster_names import (
+    EXTRACTED_SLIDES,
+    LAUNCHED_BY_TAG,
+    QDRANT_INDEX,
+    ROOT_RUN_TAG,
+    SLOT_TAG,
+    SPLIT_FROM_TAG,
+    TOPIC_SEGMENTS,
+)
+from osmose_dagster.core.settings import Settings
+from osmose_dagster.defs.batch_failures import BAD_DOCUMENT_CLASSES
+from osmose_dagster.defs.run_results import failure_classes, metadata_by_asset
 
 
 def _originating_run(instance: DagsterInstance, run: DagsterRun) -> RunRecord | None:
@@ -57,7 +62,7 @@ def build_run_metrics_sensors(settings: Settings) -> list[SensorDefinition]:
         instance = context.instance
         events = [entry.dagster_event for entry in instance.all_logs(run.run_id)]
         metadata = metadata_by_asset(events)
-        segments = metadata.get("topic_segments", {})
+        segments = metadata.get(TOPIC_SEGMENTS, {})
         stages = {
             stat.step_key: stat.end_time - stat.start_time
             for stat in instance.get_run_step_stats(run.run_id)
@@ -74,7 +79,7 @@ def build_run_metrics_sensors(settings: Settings) -> list[SensorDefinition]:
             and origin.dagster_run.tags.get(LAUNCHED_BY_TAG) == "sensor"
         ):
             latency = record.end_time - origin.create_timestamp.timestamp()
-        extracted = metadata.get("extracted_slides", {})
+        extracted = metadata.get(EXTRACTED_SLIDES, {})
         write_run_metrics(
             folder,
             RunFigures(
@@ -88,7 +93,7 @@ def build_run_metrics_sensors(settings: Settings) -> list[SensorDefinition]:
                 stage_seconds=stages,
                 finished_at=finished,
                 drop_to_index_seconds=latency,
-                points_in_index=metadata.get("qdrant_index", {}).get("points_in_collection"),
+                points_in_index=metadata.get(QDRANT_INDEX, {}).get("points_in_collection"),
             ),
         )
         count_run_outcome(folder, failed=False)

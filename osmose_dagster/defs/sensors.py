@@ -17,17 +17,29 @@ from dagster import (
     sensor,
 )
 
-from ..core.batches import group_for_runs
-from ..core.inbox_scan import DeckRequest, InboxCursor, TickPlan, list_inbox, plan_tick
-from ..core.metrics import TickFigures, write_tick_metrics
-from ..core.settings import Settings
-from ..core.slots import SLOT_TAG, compute_slots, is_gpu_slot, spread_over_slots
-from .assets import SHA256_BY_DOCUMENT
-from .batch_failures import RANGE_END_TAG, RANGE_START_TAG
-from .jobs import ingest_documents
-from .partitions import DOCUMENTS, documents
-from .resources import InboxResource, QdrantResource
-from .slots import runs_per_slot, runs_per_slot_and_state
+from osmose_dagster.core.inbox import DeckRequest, InboxCursor, TickPlan, list_inbox, plan_tick
+from osmose_dagster.core.ops import (
+    TickFigures,
+    compute_slots,
+    group_for_runs,
+    is_gpu_slot,
+    spread_over_slots,
+    write_tick_metrics,
+)
+from osmose_dagster.core.ops.dagster_names import (
+    LAUNCHED_BY_TAG,
+    QDRANT_INDEX,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    RAW_DOCUMENTS,
+    SLOT_TAG,
+)
+from osmose_dagster.core.settings import Settings
+from osmose_dagster.defs.assets import SHA256_BY_DOCUMENT
+from osmose_dagster.defs.jobs import ingest_documents
+from osmose_dagster.defs.partitions import DOCUMENTS, documents
+from osmose_dagster.defs.resources import InboxResource, QdrantResource
+from osmose_dagster.instance.slot_runs import runs_per_slot, runs_per_slot_and_state
 
 SENSOR_INTERVAL_S = 15
 # A tick may run 60 s, whatever the inbox holds. Each cap leaves the rest to the next tick:
@@ -114,8 +126,8 @@ def _write_tick_metrics(
     instance = context.instance
     slots = compute_slots(settings.gpus)
     known = set(instance.get_dynamic_partitions(DOCUMENTS))
-    indexed = instance.get_materialized_partitions(AssetKey("qdrant_index")) & known
-    latest = instance.fetch_materializations(AssetKey("qdrant_index"), limit=1).records
+    indexed = instance.get_materialized_partitions(AssetKey(QDRANT_INDEX)) & known
+    latest = instance.fetch_materializations(AssetKey(QDRANT_INDEX), limit=1).records
     figures = TickFigures(
         decks_known=len(plan.cursor.decks),
         decks_waiting=len(plan.waiting) + len(plan.deferred),
@@ -161,7 +173,7 @@ def _run_requests(
 
 
 def _run_request(unit: list[DeckRequest], slot: str) -> RunRequest:
-    tags = {SLOT_TAG: slot, "osmose/launched_by": "sensor"}
+    tags = {SLOT_TAG: slot, LAUNCHED_BY_TAG: "sensor"}
     if len(unit) == 1:
         return RunRequest(partition_key=unit[0].key, run_key=unit[0].run_key, tags=tags)
     digest = hashlib.sha256("\n".join(r.run_key for r in unit).encode()).hexdigest()[:16]
@@ -178,12 +190,12 @@ def _already_indexed(context: SensorEvaluationContext, request: DeckRequest) -> 
         # Removed from the index (its partition deleted with its points) and put back: the
         # records of its last run are still there, its points are not. Index it again.
         return False
-    raw = _latest_materialization(context.instance, "raw_documents", request.key)
+    raw = _latest_materialization(context.instance, RAW_DOCUMENTS, request.key)
     if raw is None:
         return False
     if _indexed_sha256(raw.asset_materialization.metadata, request.key) != request.sha256:
         return False
-    indexed = _latest_materialization(context.instance, "qdrant_index", request.key)
+    indexed = _latest_materialization(context.instance, QDRANT_INDEX, request.key)
     if indexed is None or indexed.storage_id < raw.storage_id:
         return False
     context.log.info(f"{request.key}: this content is already indexed; no run needed")

@@ -1,1 +1,1 @@
-"""Plugins the Dagster daemon loads from dagster.yaml (run coordinator, run launcher); the code location does not import them."""
+"""Plugins the Dagster daemon loads from dagster.yaml (run coordinator, run launchers) and the Dagster-side helpers they share with defs/; nothing here imports the definitions."""

@@ -27,13 +27,22 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import DagsterRun, DagsterRunStatus, Field
-from dagster._core.launcher import CheckRunHealthResult, DefaultRunLauncher, WorkerStatus
-from dagster._serdes.config_class import ConfigurableClassData
+from dagster import DagsterRun, DagsterRunStatus, DefaultRunLauncher, Field
 
-from ..core.processes import StallWatch, kill_tree, process_facts, same_process, stall_message
-from ..core.run_deaths import VANISHED
-from .health import latest_event_id, recorded_run_process
+from osmose_dagster.core.ops import (
+    VANISHED,
+    StallWatch,
+    kill_tree,
+    process_facts,
+    same_process,
+    stall_message,
+)
+from osmose_dagster.instance.dagster_private import (
+    CheckRunHealthResult,
+    ConfigurableClassData,
+    WorkerStatus,
+)
+from osmose_dagster.instance.health import latest_event_id, recorded_run_process
 
 # After finding a process gone, how long to let its code server report the death first (it
 # checks every half second), so that the run is not failed twice.

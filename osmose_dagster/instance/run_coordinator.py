@@ -4,17 +4,17 @@ Runs from the sensor and the scheduled backfills are tagged when requested. A ru
 the UI's Materialize button (or `dagster job launch`) carries no tag by itself; this coordinator
 gives it the least busy slot's tag before queueing it, so dagster.yaml's per-tag limit binds it
 like any other run. Runs that bypass the queue altogether (`execute_in_process`, the `osmose`
-CLI) are kept apart by the slot lock the embedder resource takes (core/slots.py).
+CLI) are kept apart by the slot lock the embedder resource takes (core/ops/slots.py).
 """
 
-from dagster import AssetKey, DagsterRun
-from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
+from dagster import AssetKey, DagsterRun, QueuedRunCoordinator, SubmitRunContext
 
-from ..core.settings import Settings
-from ..core.slots import SLOT_TAG, compute_slots, least_busy_slot
-from ..defs.slots import runs_per_slot
+from osmose_dagster.core.ops import compute_slots, least_busy_slot
+from osmose_dagster.core.ops.dagster_names import MODEL_ASSET_NAMES, SLOT_TAG
+from osmose_dagster.core.settings import Settings
+from osmose_dagster.instance.slot_runs import runs_per_slot
 
-GPU_ASSETS = {AssetKey("topic_segments"), AssetKey("embeddings")}
+GPU_ASSETS = {AssetKey(name) for name in MODEL_ASSET_NAMES}
 
 
 class GpuSlotRunCoordinator(QueuedRunCoordinator):

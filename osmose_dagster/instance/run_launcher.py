@@ -21,16 +21,16 @@ import os
 from collections.abc import Mapping, Sequence
 
 import docker.errors
-from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
-from dagster._core.storage.dagster_run import DagsterRun
+from dagster import DagsterRun
 from dagster_docker import DockerRunLauncher
 from dagster_docker.container_context import DockerContainerContext
 from docker.types import DeviceRequest
 
-from ..core.processes import StallWatch, stall_message
-from ..core.slots import SLOT_TAG, is_gpu_slot
-from .health import latest_event_id
-from .local_run_launcher import STALL_CONFIG
+from osmose_dagster.core.ops import StallWatch, is_gpu_slot, stall_message
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG
+from osmose_dagster.instance.dagster_private import CheckRunHealthResult, WorkerStatus
+from osmose_dagster.instance.health import latest_event_id
+from osmose_dagster.instance.local_run_launcher import STALL_CONFIG
 
 
 def gpu_of(tags: Mapping[str, str]) -> str | None:

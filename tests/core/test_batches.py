@@ -1,6 +1,6 @@
 """Which parts of a failed batch run again: the ranges between its bad decks."""
 
-from osmose_dagster.core.batches import group_for_runs, ranges_without
+from osmose_dagster.core.ops.batches import group_for_runs, ranges_without
 
 KEYS = ["a.pptx", "b.pptx", "c.pptx", "d.pptx", "e.pptx", "f.pptx"]
 

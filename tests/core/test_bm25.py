@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from osmose_dagster.core.bm25 import (
+from osmose_dagster.core.index.bm25 import (
     K1,
     B,
     document_vector,
@@ -10,8 +10,8 @@ from osmose_dagster.core.bm25 import (
     term_id,
     tokenize,
 )
-from osmose_dagster.core.fusion import reciprocal_rank_fusion
-from osmose_dagster.core.search_query import parse_query
+from osmose_dagster.core.index.fusion import reciprocal_rank_fusion
+from osmose_dagster.core.index.query import parse_query
 
 
 def test_words_of_the_three_languages_are_kept_and_folded_alike():

@@ -9,11 +9,16 @@ import sys
 import time
 
 import pytest
-from conftest import REPO_ROOT
 
-from osmose_dagster.core.device import cuda_device_count, device_for_slot
 from osmose_dagster.core.errors import ConfigError
-from osmose_dagster.core.slots import compute_slots, hold_slot, least_busy_slot, spread_over_slots
+from osmose_dagster.core.model.device import cuda_device_count, device_for_slot
+from osmose_dagster.core.ops.slots import (
+    compute_slots,
+    hold_slot,
+    least_busy_slot,
+    spread_over_slots,
+)
+from tests.support.paths import REPO_ROOT
 
 
 def test_configured_slots():
@@ -51,7 +56,7 @@ def test_an_explicit_device_wins_over_the_slot():
 HOLDER = """
 import sys, time
 from pathlib import Path
-from osmose_dagster.core.slots import hold_slot
+from osmose_dagster.core.ops.slots import hold_slot
 slot = hold_slot(Path(sys.argv[1]), sys.argv[2].split(","), timeout_s=60)
 print(slot, flush=True)
 time.sleep(600)
@@ -88,13 +93,13 @@ def test_a_slot_held_by_another_process_is_skipped_then_freed_by_its_death(tmp_p
 
 
 def test_waiting_for_a_busy_slot_is_bounded_and_says_so(tmp_path):
-    from osmose_dagster.core.slots import SlotBusyError
+    from osmose_dagster.core.ops.slots import SlotBusyError
 
     holder = _holder(tmp_path, "cpu-0")
     try:
         assert holder.stdout.readline().strip() == "cpu-0"
         code = (
-            "import sys; from pathlib import Path; from osmose_dagster.core.slots import hold_slot\n"
+            "import sys; from pathlib import Path; from osmose_dagster.core.ops.slots import hold_slot\n"
             "try:\n hold_slot(Path(sys.argv[1]), ['cpu-0'], timeout_s=1, on_wait=print)\n"
             "except Exception as e: print(type(e).__name__, e)\n"
         )

@@ -30,7 +30,7 @@ if not CORPUS.is_dir():
 WORKER = r"""
 import json, signal, sys, traceback
 from osmose_dagster.core.errors import DeckError
-from osmose_dagster.core.pptx_extract import extract_slides
+from osmose_dagster.core.extract.deck import extract_slides
 
 class Timeout(Exception):
     pass

@@ -14,7 +14,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
 from pptx import Presentation
 
 from osmose_dagster.core.errors import (
@@ -22,9 +21,10 @@ from osmose_dagster.core.errors import (
     DeckTooLargeError,
     EncryptedDeckError,
 )
-from osmose_dagster.core.pptx_extract import extract_slides
+from osmose_dagster.core.extract.deck import extract_slides
 from osmose_dagster.core.settings import ExtractionLimits, Settings, read_passwords
-from support.crafted_inputs import ODD_NAMES, ZIP_BOMB_BYTES, write_crafted_inputs
+from tests.support.crafted_inputs import ODD_NAMES, ZIP_BOMB_BYTES, write_crafted_inputs
+from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 
@@ -35,7 +35,7 @@ TITLE_AND_CONTENT = 1
 _CHILD = r"""
 import json, re, sys, time
 from osmose_dagster.core.errors import DeckError
-from osmose_dagster.core.pptx_extract import extract_slides
+from osmose_dagster.core.extract.deck import extract_slides
 from osmose_dagster.core.settings import Settings, read_passwords
 settings = Settings.from_env()
 started = time.monotonic()

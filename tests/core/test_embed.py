@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osmose_dagster.core.embed import (
+from osmose_dagster.core.extract.deck import extract_slides
+from osmose_dagster.core.model.embed import (
     EncodeStats,
     RecentVectors,
     batch_size_for,
     forget_recent_vectors,
     load_embedder,
 )
-from osmose_dagster.core.pipeline import embed_chunks, segment_decks
-from osmose_dagster.core.pptx_extract import extract_slides
+from osmose_dagster.core.model.pipeline import embed_chunks, segment_decks
 from osmose_dagster.core.records import ExtractedDeck, Slide
 from osmose_dagster.core.settings import Settings
 

@@ -6,10 +6,10 @@ import json
 
 from pydantic import TypeAdapter
 
-from osmose_dagster.core.extract_render import slides_as_json, slides_as_markdown
-from osmose_dagster.core.pptx_extract import extract_slides
+from osmose_dagster.core.extract.deck import extract_slides
+from osmose_dagster.core.extract.render import slides_as_json, slides_as_markdown
 from osmose_dagster.core.records import Slide
-from support.extraction_decks import comments_deck, table_with_caption
+from tests.support.extraction_decks import comments_deck, table_with_caption
 
 
 def test_json_gives_each_slide_its_blocks_in_reading_order_and_the_indexed_text(tmp_path):

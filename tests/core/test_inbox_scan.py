@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from osmose_dagster.core.errors import OsmoseError, UnsafeDocumentPathError
-from osmose_dagster.core.inbox_files import describe, locate
-from osmose_dagster.core.inbox_scan import (
+from osmose_dagster.core.inbox.files import describe, locate
+from osmose_dagster.core.inbox.scan import (
     InboxCursor,
     TickPlan,
     is_deck_name,

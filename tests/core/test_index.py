@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from osmose_dagster.core import index_edge
-from osmose_dagster.core.embed import load_embedder
 from osmose_dagster.core.errors import DimensionMismatchError, IndexBusyError
-from osmose_dagster.core.index import (
+from osmose_dagster.core.index import edge as index_edge
+from osmose_dagster.core.index.server import ServerEngine
+from osmose_dagster.core.index.store import (
     DocumentPoints,
     IndexLocation,
     VectorIndex,
@@ -36,7 +36,7 @@ from osmose_dagster.core.index import (
     open_index,
     point_id,
 )
-from osmose_dagster.core.index_server import ServerEngine
+from osmose_dagster.core.model.embed import load_embedder
 from osmose_dagster.core.records import Chunk
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -377,7 +377,7 @@ def test_search_ranks_the_chunk_on_the_asked_topic_first(store, minilm, deck):
 HOLDER = r"""
 import sys, time
 from pathlib import Path
-from osmose_dagster.core.index import IndexLocation, open_index
+from osmose_dagster.core.index.store import IndexLocation, open_index
 
 with open_index(IndexLocation(collection="c", path=Path(sys.argv[1]), lock_timeout_s=0)) as index:
     print("ready", flush=True)
@@ -528,8 +528,8 @@ WRITER = r"""
 import sys
 from pathlib import Path
 import numpy as np
-from osmose_dagster.core import index_edge
-from osmose_dagster.core.index import IndexLocation, open_index
+from osmose_dagster.core.index import edge as index_edge
+from osmose_dagster.core.index.store import IndexLocation, open_index
 from osmose_dagster.core.records import Chunk
 
 index_edge.UPSERT_BATCH = 200  # many WAL operations, so that a kill lands between and inside them

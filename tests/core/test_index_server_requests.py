@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from osmose_dagster.core.bm25 import document_vector, query_vector
-from osmose_dagster.core.index import IndexLocation, open_index
+from osmose_dagster.core.index.bm25 import document_vector, query_vector
+from osmose_dagster.core.index.store import IndexLocation, open_index
 from osmose_dagster.core.records import Chunk
 
 COLLECTION = "osmose_all_minilm_l6_v2"
@@ -36,7 +36,7 @@ def collection_info() -> dict:
     qdrant-client's own in-process Qdrant, so that it has every field the client parses)."""
     from qdrant_client import QdrantClient
 
-    from osmose_dagster.core.index_server import ServerEngine
+    from osmose_dagster.core.index.server import ServerEngine
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

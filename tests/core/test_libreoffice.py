@@ -7,10 +7,10 @@ stand-in script; only this module proves that real LibreOffice output extracts.
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS
 
-from osmose_dagster.core.pptx_extract import extract_slides
-from osmose_dagster.core.pptx_sniff import find_soffice
+from osmose_dagster.core.extract.deck import extract_slides
+from osmose_dagster.core.extract.sniff import find_soffice
+from tests.support.paths import CORPUS
 
 pytestmark = [
     pytest.mark.slow,

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from osmose_dagster.core.metrics import (
+from osmose_dagster.core.ops.metrics import (
     RunFigures,
     TickFigures,
     count_run_outcome,

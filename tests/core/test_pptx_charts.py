@@ -12,9 +12,9 @@ from lxml import etree
 from pptx import Presentation
 from pptx.oxml.ns import qn
 
-from osmose_dagster.core.pptx_charts import MAX_POINTS_PER_SERIES, chart_text
-from osmose_dagster.core.pptx_extract import extract_deck, extract_slides
-from support.extraction_decks import (
+from osmose_dagster.core.extract.charts import MAX_POINTS_PER_SERIES, chart_text
+from osmose_dagster.core.extract.deck import extract_deck, extract_slides
+from tests.support.extraction_decks import (
     CATEGORY_SERIES_LINES,
     REWRITTEN_PLOTS,
     TITLE_ONLY,

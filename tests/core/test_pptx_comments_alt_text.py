@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from osmose_dagster.core.pptx_extract import extract_deck, extract_slides
-from support.extraction_decks import alt_text_deck, comments_deck
+from osmose_dagster.core.extract.deck import extract_deck, extract_slides
+from tests.support.extraction_decks import alt_text_deck, comments_deck
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
 

@@ -26,7 +26,7 @@ from osmose_dagster.core.errors import (
     NotAPresentationError,
     StrictOOXMLError,
 )
-from osmose_dagster.core.pptx_extract import extract_slides
+from osmose_dagster.core.extract.deck import extract_slides
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "real"
 

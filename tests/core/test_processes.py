@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from osmose_dagster.core.processes import (
+from osmose_dagster.core.ops.processes import (
     StallWatch,
     descendants,
     kill_tree,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from osmose_dagster.core.pptx_extract import extract_deck, extract_slides
-from support.extraction_decks import (
+from osmose_dagster.core.extract.deck import extract_deck, extract_slides
+from tests.support.extraction_decks import (
     footer_deck,
     off_slide_boxes,
     row_of_five,

@@ -7,8 +7,8 @@ import json
 
 from dagster._utils import get_run_crash_explanation
 
-from osmose_dagster.core.processes import stall_message
-from osmose_dagster.core.run_deaths import VANISHED, Death, death_from_messages, summary
+from osmose_dagster.core.ops.processes import stall_message
+from osmose_dagster.core.ops.run_deaths import VANISHED, Death, death_from_messages, summary
 
 RUN = "0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from osmose_dagster.core.embed import load_embedder
-from osmose_dagster.core.pptx_extract import extract_slides
+from osmose_dagster.cli.samples import SAMPLE_DECKS, DeckSpec, write_sample_decks
+from osmose_dagster.core.extract.deck import extract_slides
+from osmose_dagster.core.model.embed import load_embedder
+from osmose_dagster.core.model.segment import chunk_segments, segment_slides
 from osmose_dagster.core.records import Segment, Slide
-from osmose_dagster.core.segment import chunk_segments, segment_slides
 from osmose_dagster.core.settings import DEFAULT_SEGMENT_PENALTY
-from osmose_dagster.samples import SAMPLE_DECKS, DeckSpec, write_sample_decks
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 

@@ -10,7 +10,8 @@ import os
 import pytest
 from dagster import DagsterEventType, build_run_status_sensor_context
 
-from osmose_dagster.core.inbox_files import add_to_inbox
+from osmose_dagster.cli.runner import get_instance
+from osmose_dagster.core.inbox.files import add_to_inbox
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.definitions import build_definitions
 from osmose_dagster.defs.batch_failures import (
@@ -19,7 +20,6 @@ from osmose_dagster.defs.batch_failures import (
     SPLIT_FROM_TAG,
     rerun_batch_without_bad_documents,
 )
-from osmose_dagster.runner import get_instance
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 

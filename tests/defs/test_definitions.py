@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
 from dagster import AssetKey, DynamicPartitionsDefinition
+
+from tests.support.paths import REPO_ROOT
 
 
 def test_loading_the_definitions_imports_neither_torch_nor_sentence_transformers():

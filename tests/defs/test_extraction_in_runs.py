@@ -13,17 +13,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import CORPUS, REPO_ROOT, subprocess_env
 from pptx import Presentation
 from pydantic import TypeAdapter
 
-from osmose_dagster.core.embed import forget_recent_vectors, load_embedder
-from osmose_dagster.core.inbox_files import add_to_inbox
-from osmose_dagster.core.index import index_location, open_index
+from osmose_dagster.cli.runner import get_instance, materialize_documents
+from osmose_dagster.core.inbox.files import add_to_inbox
+from osmose_dagster.core.index.store import index_location, open_index
+from osmose_dagster.core.model.embed import forget_recent_vectors, load_embedder
 from osmose_dagster.core.records import ExtractedDeck
 from osmose_dagster.core.settings import Settings
-from osmose_dagster.runner import get_instance, materialize_documents
-from support.extraction_decks import TITLE_ONLY, category_chart
+from tests.support.extraction_decks import TITLE_ONLY, category_chart
+from tests.support.paths import CORPUS, REPO_ROOT, subprocess_env
 
 pytestmark = pytest.mark.slow
 

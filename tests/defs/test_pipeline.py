@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from pptx import Presentation
 
-from osmose_dagster.core.embed import forget_recent_vectors
-from osmose_dagster.core.inbox_files import add_to_inbox
-from osmose_dagster.core.index import open_index
+from osmose_dagster.cli.runner import get_instance, materialize_documents, remove_documents
+from osmose_dagster.core.inbox.files import add_to_inbox
+from osmose_dagster.core.index.store import open_index
+from osmose_dagster.core.model.embed import forget_recent_vectors
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.definitions import build_definitions
-from osmose_dagster.runner import get_instance, materialize_documents, remove_documents
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 
@@ -47,7 +47,7 @@ def _index(settings: Settings):
 
 
 def _search(settings: Settings, query: str, limit: int = 3):
-    from osmose_dagster.core.embed import load_embedder
+    from osmose_dagster.core.model.embed import load_embedder
 
     vector = load_embedder(settings.model, "cpu", 64).embed_queries([query])[0]
     with _index(settings) as index:

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
 from dagster import (
     AddDynamicPartitionsRequest,
     DagsterRun,
@@ -20,12 +19,13 @@ from dagster import (
 )
 from dagster._core.utils import make_new_run_id
 
-from osmose_dagster.core.index import open_index
+from osmose_dagster.core.index.store import open_index
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 from osmose_dagster.core.records import Chunk
 from osmose_dagster.core.settings import Settings
-from osmose_dagster.core.slots import SLOT_TAG
 from osmose_dagster.definitions import build_definitions
-from support.sensor_ticks import SensorTicks as Ticks
+from tests.support.paths import REPO_ROOT
+from tests.support.sensor_ticks import SensorTicks as Ticks
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 
@@ -133,7 +133,7 @@ def test_a_removed_deck_loses_its_partition_and_its_points(setup, embedder):
 HOLDER = """
 import sys
 from pathlib import Path
-from osmose_dagster.core.index import IndexLocation, open_index
+from osmose_dagster.core.index.store import IndexLocation, open_index
 
 with open_index(IndexLocation(collection="c", path=Path(sys.argv[1]), lock_timeout_s=0)):
     print("ready", flush=True)

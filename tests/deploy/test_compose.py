@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from osmose_dagster.core.slots import SLOT_TAG, compute_slots
+from osmose_dagster.core.ops import compute_slots
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 from osmose_dagster.instance.run_launcher import device_requests_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -15,14 +15,14 @@ import json
 import shutil
 import socket
 import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+
+from tests.support.paths import REPO_ROOT
 
 PROMETHEUS_DIR = REPO_ROOT / "deploy" / "prometheus"
 DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "dashboards" / "osmose.json"
@@ -98,8 +98,7 @@ def test_the_prometheus_config_is_valid():
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_every_panel_has_data_from_a_real_prometheus_after_real_runs(tmp_path, sample_decks):
-    sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))
-    from deployment import Deployment, wait_for
+    from tests.support.deployment import Deployment, wait_for
 
     for name in TOOLS:
         _tool(name)

@@ -35,7 +35,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 from dagster._core.launcher import DefaultRunLauncher
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
-from osmose_dagster.core.slots import SLOT_TAG
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 from osmose_dagster.instance.run_coordinator import GpuSlotRunCoordinator
 from osmose_dagster.instance.run_launcher import GpuDockerRunLauncher
 

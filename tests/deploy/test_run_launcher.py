@@ -23,7 +23,7 @@ from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
 from dagster._core.test_utils import create_run_for_test, instance_for_test
 from dagster_docker.container_context import DockerContainerContext
 
-from osmose_dagster.core.slots import SLOT_TAG
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 from osmose_dagster.instance.run_launcher import GpuDockerRunLauncher, with_run_gpu
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ import re
 import shlex
 
 import yaml
-from conftest import REPO_ROOT
+
+from tests.support.paths import REPO_ROOT
 
 
 def test_the_local_ui_binds_loopback_only():

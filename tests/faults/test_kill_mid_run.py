@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from faultkit import (
+
+from tests.support.faultkit import (
     asset_file,
     chunk_ids,
     kill_group,

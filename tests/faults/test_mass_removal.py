@@ -24,7 +24,7 @@ DOCS = [f"deck_{i}.pptx" for i in range(5)]
 
 @pytest.fixture
 def indexed(osmose_home, monkeypatch, embedder):
-    from osmose_dagster.core.index import open_index
+    from osmose_dagster.core.index.store import open_index
     from osmose_dagster.core.records import Chunk
     from osmose_dagster.core.settings import Settings
     from osmose_dagster.definitions import build_definitions

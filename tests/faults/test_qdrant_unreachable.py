@@ -18,7 +18,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from faultkit import osmose
+
+from tests.support.faultkit import osmose
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 
@@ -178,7 +179,7 @@ def test_the_key_is_kept_out_of_reprs_and_descriptions_and_the_ui_config(tmp_pat
     from dagster._core.remote_representation.external_data import RepositorySnap
     from dagster._serdes import serialize_value
 
-    from osmose_dagster.core.index import IndexLocation, index_location
+    from osmose_dagster.core.index.store import IndexLocation, index_location
     from osmose_dagster.core.settings import Settings
     from osmose_dagster.definitions import build_definitions
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import pytest
 from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
-from faultkit import (
+
+from tests.support.faultkit import (
     asset_file,
     osmose,
     points_by_document,
@@ -26,8 +27,7 @@ from faultkit import (
     wait_until,
     write_big_deck,
 )
-
-from support.sensor_ticks import SensorTicks
+from tests.support.sensor_ticks import SensorTicks
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 

@@ -9,15 +9,16 @@ import sys
 import time
 
 import pytest
-from conftest import REPO_ROOT
-from faultkit import env_for, osmose
+
+from tests.support.faultkit import env_for, osmose
+from tests.support.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from osmose_dagster.core.index import IndexLocation, open_index
+from osmose_dagster.core.index.store import IndexLocation, open_index
 
 with open_index(IndexLocation(collection="c", path=Path(sys.argv[1]), lock_timeout_s=0)):
     print("holding", flush=True)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from support.robustness import _pss_mib, _tree_rss_mib
+from tests.support.robustness import _pss_mib, _tree_rss_mib
 
 HOLDS_300_MIB = "blob = bytearray(300 * 2**20)\nfor i in range(0, len(blob), 4096): blob[i] = 1\n"
 

@@ -11,9 +11,9 @@ import urllib.request
 
 import pytest
 from dagster import DagsterEventType, DagsterRunStatus
-from deployment import running, wait_for
 
 from osmose_dagster.defs.batch_failures import SPLIT_FROM_TAG
+from tests.support.deployment import running, wait_for
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 

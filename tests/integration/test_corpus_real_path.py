@@ -21,8 +21,8 @@ import re
 
 import pytest
 
-from osmose_dagster.core.pptx_sniff import find_soffice
-from support import robustness as rb
+from osmose_dagster.core.extract.sniff import find_soffice
+from tests.support import robustness as rb
 
 pytestmark = [
     pytest.mark.slow,

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
-from deployment import Deployment, running, wait_for
 from pptx import Presentation
 
-from osmose_dagster.core.slots import SLOT_TAG
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG
+from tests.support.deployment import Deployment, running, wait_for
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -33,11 +32,11 @@ from urllib.parse import quote
 import pytest
 import yaml
 from dagster import DagsterEventType, DagsterRunStatus
-from deployment import Deployment, wait_for
 
-from osmose_dagster.core.slots import SLOT_TAG
-from osmose_dagster.defs.run_deaths import GAVE_UP_TAG, KILLED_AFTER_LAST_STEP_TAG
-from support.killed_runs import fresh_ingest, index_points, kill, run_pid
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG
+from osmose_dagster.defs.killed_runs import GAVE_UP_TAG, KILLED_AFTER_LAST_STEP_TAG
+from tests.support.deployment import Deployment, wait_for
+from tests.support.killed_runs import fresh_ingest, index_points, kill, run_pid
 
 PAUSES = Path(__file__).resolve().parents[1] / "support" / "pauses"
 
@@ -50,8 +49,7 @@ RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_e
 
 @pytest.fixture(scope="module")
 def decks(tmp_path_factory) -> dict[str, Path]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    from workloads import write_generated_deck
+    from bench.workloads import write_generated_deck
 
     folder = tmp_path_factory.mktemp("decks")
     paths = {"v1": folder / "v1" / BIG, "v2": folder / "v2" / BIG}

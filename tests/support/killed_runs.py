@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRun
 
-from osmose_dagster.core.index import index_location, open_index
+from osmose_dagster.core.index.store import index_location, open_index
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.instance.health import recorded_run_process
 

@@ -35,8 +35,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from osmose_dagster.core.inbox_scan import is_deck_name
-from osmose_dagster.run_results import (
+from osmose_dagster.core.inbox.scan import is_deck_name
+from osmose_dagster.defs.run_results import (
     check_results,
     first_failure,
     metadata_by_asset,
@@ -253,7 +253,7 @@ class Harness:
         file its own process). With several compute slots (`slots`), the runs of each slot (the
         sensor's `osmose/gpu` tag) go one after another, and the slots side by side, as the run
         queue would run them. Returns {partition key: child measurements}."""
-        from osmose_dagster.core.slots import SLOT_TAG
+        from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 
         by_slot: dict[str, list] = {}
         for request in requests:
@@ -611,7 +611,7 @@ class Item:
 
 
 def corpus_items(corpus: Path = CORPUS, soffice: bool | None = None) -> list[Item]:
-    from osmose_dagster.core.pptx_sniff import find_soffice
+    from osmose_dagster.core.extract.sniff import find_soffice
 
     has_soffice = find_soffice() is not None if soffice is None else soffice
     items = []
@@ -646,7 +646,7 @@ def run_session(
     """Index the sample decks, snapshot their points, then put every item through the drop
     folder, the sensor and a run, one item after another; then check the sensor still ticks and
     the sample decks' points are unchanged."""
-    from osmose_dagster.samples import write_sample_decks
+    from osmose_dagster.cli.samples import write_sample_decks
 
     started = time.monotonic()
     problems: list[str] = []

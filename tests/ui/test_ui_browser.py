@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 from dagster import DagsterRunStatus
-from deployment import BIN, REPO_ROOT, Deployment, wait_for
 
-from osmose_dagster.core.slots import SLOT_TAG
+from osmose_dagster.core.ops.dagster_names import SLOT_TAG
+from tests.support.deployment import BIN, REPO_ROOT, Deployment, wait_for
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 

@@ -40,7 +40,7 @@ def _pause(folder: str, document: str, point: str) -> None:
 def _install(folder: str) -> None:
     from dagster import DagsterEventType, DagsterInstance
 
-    from osmose_dagster.core.index_edge import EdgeEngine
+    from osmose_dagster.core.index.edge import EdgeEngine
 
     upsert = EdgeEngine.upsert
     handle_new_event = DagsterInstance.handle_new_event

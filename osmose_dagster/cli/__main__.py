@@ -1,0 +1,5 @@
+import sys
+
+from osmose_dagster.cli.main import main
+
+sys.exit(main())
