@@ -20,6 +20,7 @@ from osmose_dagster.core.ops.dagster_names import (
     QDRANT_INDEX,
     RANGE_END_TAG,
     RANGE_START_TAG,
+    SPLIT_FROM_TAG,
 )
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.defs.assets import BY_DOCUMENT
@@ -105,10 +106,12 @@ class _BatchRunner:
         self.instance, self.on_start = instance, on_start
         self.run_config = DEBUG_RUN_CONFIG if debug else QUIET_RUN_CONFIG
 
-    def __call__(self, ordered: Sequence[str], batch: Sequence[str]) -> dict[str, DocumentOutcome]:
+    def __call__(
+        self, ordered: Sequence[str], batch: Sequence[str], split_from: str = ""
+    ) -> dict[str, DocumentOutcome]:
         if self.on_start:
             self.on_start(batch)
-        tags = {LAUNCHED_BY_TAG: "cli"}
+        tags = {LAUNCHED_BY_TAG: "cli", **({SPLIT_FROM_TAG: split_from} if split_from else {})}
         if len(batch) > 1:
             tags |= {RANGE_START_TAG: batch[0], RANGE_END_TAG: batch[-1]}
         result = self.job.execute_in_process(
@@ -142,7 +145,7 @@ class _BatchRunner:
         if bad:  # the others run again without the decks that could not be read
             for first, last in ranges_without(ordered, batch, bad):
                 span = ordered[ordered.index(first) : ordered.index(last) + 1]
-                outcomes.update(self(ordered, span))
+                outcomes.update(self(ordered, span, split_from=result.run_id))
         return outcomes
 
 

@@ -15,6 +15,7 @@ from osmose_dagster.cli.runner import get_instance, materialize_documents, remov
 from osmose_dagster.core.inbox.files import add_to_inbox
 from osmose_dagster.core.index.store import open_index
 from osmose_dagster.core.model.embed import forget_recent_vectors
+from osmose_dagster.core.ops.dagster_names import SPLIT_FROM_TAG
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.definitions import build_definitions
 
@@ -29,11 +30,12 @@ def _env(home: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory, sample_decks):
-    """The four sample decks ingested once for the read-only tests of this module."""
+    """The four sample decks ingested once for the read-only tests of this module, one run per
+    deck (OSMOSE_DECKS_PER_RUN=1: what the UI shows for a run of one deck)."""
     home = tmp_path_factory.mktemp("ingested")
     forget_recent_vectors()  # as in a fresh run process: nothing embedded by earlier tests
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in _env(home).items():
+        for name, value in {**_env(home), "OSMOSE_DECKS_PER_RUN": "1"}.items():
             patch.setenv(name, value)
         settings = Settings.from_env()
         keys = [add_to_inbox(settings.inbox, path) for path in sample_decks.values()]
@@ -70,6 +72,42 @@ def test_every_deck_materializes_all_five_assets_and_passes_its_checks(ingested)
         assert (
             outcome.metadata["qdrant_index"]["points"] == outcome.metadata["embeddings"]["vectors"]
         )
+
+
+def test_many_decks_share_one_run_with_each_decks_own_figures_and_a_bad_one_fails_alone(
+    ingested, tmp_path, monkeypatch, sample_decks
+):
+    _, alone = ingested
+    home = tmp_path / "batch"
+    for name, value in _env(home).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("OSMOSE_DECKS_PER_RUN")  # the default: the whole call in one batch
+    settings = Settings.from_env()
+    broken = tmp_path / "broken deck.pptx"
+    broken.write_bytes(os.urandom(4096))
+    keys = [add_to_inbox(settings.inbox, path) for path in [*sample_decks.values(), broken]]
+    outcomes = {o.document: o for o in materialize_documents(keys, settings)}
+
+    bad = outcomes.pop("broken deck.pptx")
+    assert not bad.success and "not a PowerPoint presentation" in bad.error
+    assert len({o.run_id for o in outcomes.values()}) == 1  # the good decks: one run
+    instance = get_instance(settings)
+    good_run = instance.get_run_by_id(next(iter(outcomes.values())).run_id)
+    assert good_run.status.value == "SUCCESS" and good_run.tags[SPLIT_FROM_TAG] == bad.run_id
+    assert instance.get_run_by_id(bad.run_id).status.value == "FAILURE"  # the whole batch's
+    for key, outcome in outcomes.items():
+        assert outcome.success, outcome.error
+        assert outcome.checks == {"vectors_are_valid": True, "points_match_chunks": True}
+        for asset, figure in [
+            ("extracted_slides", "slides"),
+            ("extracted_slides", "characters"),
+            ("topic_segments", "segments"),
+            ("embeddings", "vectors"),
+            ("qdrant_index", "points"),
+        ]:
+            assert outcome.metadata[asset][figure] == alone[key].metadata[asset][figure], figure
+    with _index(settings) as index:
+        assert index.count() == sum(o.metadata["qdrant_index"]["points"] for o in outcomes.values())
 
 
 def test_ui_metadata_shows_segments_model_and_timing(ingested):

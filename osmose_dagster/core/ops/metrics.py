@@ -13,11 +13,15 @@ stages and error classes; never a document):
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest, write_to_textfile
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric as Family
+from prometheus_client.parser import text_string_to_metric_families
 
 Labels = Mapping[str, str]
 
@@ -27,27 +31,58 @@ RUNS_TOTAL_FILE = "osmose_runs_total.prom"
 
 @dataclass(frozen=True)
 class Metric:
+    """One metric family as our files expose it: `name` is the exposed name, a counter's
+    included (it ends in `_total`); every sample of a family has the same label names."""
+
     name: str
     help: str
     samples: list[tuple[Labels, float]]
     kind: str = "gauge"  # or "counter"
 
+    def family(self) -> Family:
+        label_names = sorted(self.samples[0][0]) if self.samples else []
+        family: GaugeMetricFamily | CounterMetricFamily
+        if self.kind == "counter":
+            if not self.name.endswith("_total"):  # prometheus_client would add the suffix
+                raise ValueError(f"counter {self.name} must end in _total")
+            family = CounterMetricFamily(self.name, self.help, labels=label_names)
+        elif self.kind == "gauge":
+            family = GaugeMetricFamily(self.name, self.help, labels=label_names)
+        else:
+            raise ValueError(f"{self.name}: unknown metric kind {self.kind!r}")
+        for labels, value in self.samples:
+            if sorted(labels) != label_names:
+                raise ValueError(f"{self.name}: label names {sorted(labels)} != {label_names}")
+            family.add_metric([labels[name] for name in label_names], value)
+        return family
+
+
+class _Families:
+    """A collector of fixed families: a registry per file, so nothing global is exposed."""
+
+    def __init__(self, metrics: Iterable[Metric]) -> None:
+        self._families = [metric.family() for metric in metrics]
+
+    def collect(self) -> Iterator[Family]:
+        return iter(self._families)
+
+
+def _registry(metrics: Iterable[Metric]) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families(metrics))
+    return registry
+
 
 def render(metrics: Iterable[Metric]) -> str:
-    lines = []
-    for metric in metrics:
-        lines += [f"# HELP {metric.name} {metric.help}", f"# TYPE {metric.name} {metric.kind}"]
-        for labels, value in metric.samples:
-            lines.append(f"{metric.name}{_labels(labels)} {value:.17g}")
-    return "\n".join(lines) + "\n"
+    """The metrics in Prometheus' text exposition format."""
+    return generate_latest(_registry(metrics)).decode()
 
 
 def write_metrics(path: Path, metrics: Iterable[Metric]) -> Path:
-    """Replace `path` with the metrics: written beside it, then renamed over it."""
+    """Replace `path` with the metrics: prometheus_client writes them beside it (`NAME.PID.TID`,
+    which node-exporter's `*.prom` glob leaves alone), then renames the file over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(render(metrics))
-    partial.replace(path)
+    write_to_textfile(str(path), _registry(metrics))
     return path
 
 
@@ -56,17 +91,6 @@ def write_textfile(path: Path, gauges: dict[str, tuple[str, float]], labels: Lab
     write_metrics(
         path, [Metric(name, text, [(labels, value)]) for name, (text, value) in gauges.items()]
     )
-
-
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    inner = ",".join(f'{key}="{_escape(value)}"' for key, value in sorted(labels.items()))
-    return "{" + inner + "}"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def write_embedding_metrics(
@@ -239,10 +263,6 @@ def write_tick_metrics(folder: Path, tick: TickFigures) -> Path:
     return write_metrics(folder / INBOX_FILE, metrics)
 
 
-_SAMPLE = re.compile(r"^(\w+)(?:\{(.*)\})? (\S+)$")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
 def count_run_outcome(folder: Path, *, failed: bool, error_classes: Iterable[str] = ()) -> Path:
     """Add one finished run to the counters (and each error class of a failed one).
 
@@ -252,16 +272,15 @@ def count_run_outcome(folder: Path, *, failed: bool, error_classes: Iterable[str
     finished: dict[str, float] = {}
     failures: dict[str, float] = {}
     if path.exists():
-        for line in path.read_text().splitlines():
-            match = _SAMPLE.match(line)
-            if not match:
-                continue
-            name, labels, value = match.groups()
-            label = dict(_LABEL.findall(labels or ""))
-            if name == "osmose_runs_finished_total":
-                finished[label.get("outcome", "")] = float(value)
-            elif name == "osmose_run_failures_total":
-                failures[label.get("error_class", "")] = float(value)
+        try:
+            for family in text_string_to_metric_families(path.read_text()):
+                for sample in family.samples:
+                    if sample.name == "osmose_runs_finished_total":
+                        finished[sample.labels.get("outcome", "")] = sample.value
+                    elif sample.name == "osmose_run_failures_total":
+                        failures[sample.labels.get("error_class", "")] = sample.value
+        except ValueError:  # not exposition format (edited by hand?): the counters start again
+            finished, failures = {}, {}
     outcome = "failed" if failed else "succeeded"
     finished[outcome] = finished.get(outcome, 0) + 1
     finished.setdefault("succeeded", 0)

@@ -1,4 +1,4 @@
-"""What the operating system says about a run process (Linux `/proc`): is it still the process
+"""What the operating system says about a run process (through psutil): is it still the process
 that was started, how much CPU time it and its children have used, and is it making progress.
 
 Run monitoring uses this on hosts where runs are local processes (the local dagster.yaml): a run
@@ -9,16 +9,12 @@ I/O), is ended so that its compute slot is not held by a run that will never fin
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+
+import psutil
 
 from osmose_dagster.core.ops.run_deaths import STALLED
-
-PROC = Path("/proc")
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 STATES = {
     "R": "running",
@@ -29,6 +25,21 @@ STATES = {
     "Z": "a zombie (exited, not yet reaped)",
     "X": "dead",
     "I": "idle",
+}
+
+# psutil's status names, back to the letters of /proc/PID/stat that ProcessFacts.state keeps (a
+# status not listed is kept as psutil's name, which describe_state then shows as it is).
+_LETTERS = {
+    psutil.STATUS_RUNNING: "R",
+    psutil.STATUS_SLEEPING: "S",
+    psutil.STATUS_DISK_SLEEP: "D",
+    psutil.STATUS_STOPPED: "T",
+    psutil.STATUS_TRACING_STOP: "t",
+    psutil.STATUS_ZOMBIE: "Z",
+    psutil.STATUS_DEAD: "X",
+    psutil.STATUS_IDLE: "I",
+    psutil.STATUS_WAKING: "W",
+    psutil.STATUS_PARKED: "P",
 }
 
 
@@ -47,55 +58,53 @@ class ProcessFacts:
         return STATES.get(self.state, self.state)
 
 
-def _stat(pid: int) -> tuple[str, int, float, int] | None:
-    """(state, ppid, cpu seconds, start ticks since boot) from /proc/PID/stat, or None."""
-    try:
-        raw = (PROC / str(pid) / "stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+def _process(pid: int) -> psutil.Process | None:
+    if pid <= 0:  # 0 and -1 are not processes (os.kill would signal a group, or everything)
         return None
-    # The command name (field 2) is in parentheses and may hold spaces or parentheses itself.
-    fields = raw[raw.rindex(")") + 2 :].split()
-    state, ppid = fields[0], int(fields[1])
-    cpu = (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
-    return state, ppid, cpu, int(fields[19])  # starttime
+    try:
+        return psutil.Process(pid)
+    except psutil.Error:  # gone (NoSuchProcess), or not ours to look at (AccessDenied)
+        return None
 
 
-def _boot_time() -> float:
-    for line in (PROC / "stat").read_text().splitlines():
-        if line.startswith("btime "):
-            return float(line.split()[1])
-    raise RuntimeError("no btime in /proc/stat")
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    """Its live children, their children, and so on (a LibreOffice conversion, say), each
+    listed before its own children; [] once it is gone."""
+    try:
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    """User + system time of the process itself (not of the children it has reaped)."""
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def descendants(pid: int) -> list[int]:
     """The live children of `pid`, their children, and so on (a LibreOffice conversion, say)."""
-    children: dict[int, list[int]] = {}
-    for entry in PROC.iterdir():
-        if entry.name.isdigit():
-            stat = _stat(int(entry.name))
-            if stat is not None:
-                children.setdefault(stat[1], []).append(int(entry.name))
-    found, todo = [], list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
-        found.append(child)
-        todo.extend(children.get(child, []))
-    return found
+    process = _process(pid)
+    return [child.pid for child in _tree(process)] if process else []
 
 
 def process_facts(pid: int) -> ProcessFacts | None:
     """The process `pid` as it is now, or None when there is no such process."""
-    stat = _stat(pid)
-    if stat is None:
+    process = _process(pid)
+    if process is None:
         return None
-    state, _, cpu, start_ticks = stat
-    for child in descendants(pid):
-        child_stat = _stat(child)
-        if child_stat is not None:
-            cpu += child_stat[2]
-    return ProcessFacts(
-        pid=pid, state=state, started_at=_boot_time() + start_ticks / _TICKS, cpu_seconds=cpu
-    )
+    try:
+        with process.oneshot():  # one read of /proc/PID/stat for the three
+            status = process.status()
+            state = _LETTERS.get(status, status)
+            started_at = process.create_time()
+            cpu = _cpu_seconds(process)
+    except psutil.Error:  # ended since (a zombie, not reaped yet, is still a process here)
+        return None
+    for child in _tree(process):
+        with contextlib.suppress(psutil.Error):  # a child that ended meanwhile
+            cpu += _cpu_seconds(child)
+    return ProcessFacts(pid=pid, state=state, started_at=started_at, cpu_seconds=cpu)
 
 
 def same_process(facts: ProcessFacts | None, started_by: float, slack_s: float = 2.0) -> bool:
@@ -106,10 +115,14 @@ def same_process(facts: ProcessFacts | None, started_by: float, slack_s: float =
 
 def kill_tree(pid: int) -> None:
     """SIGKILL the process and its descendants (children first, so none is reparented and
-    missed). A stopped process is killed too."""
-    for victim in [*reversed(descendants(pid)), pid]:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(victim, signal.SIGKILL)
+    missed). A stopped process is killed too. psutil checks each one is still the process it
+    listed (not a later one given its pid) before it signals it."""
+    process = _process(pid)
+    if process is None:
+        return
+    for victim in [*reversed(_tree(process)), process]:
+        with contextlib.suppress(psutil.Error):
+            victim.kill()
 
 
 @dataclass
