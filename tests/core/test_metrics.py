@@ -96,3 +96,15 @@ def test_files_are_valid_exposition_format(tmp_path):
         )
         # promtool lints too (e.g. counters named *_total): only errors fail it.
         assert checked.returncode == 0, f"{path.name}: {checked.stdout}{checked.stderr}"
+
+
+def test_counters_keep_their_names_and_read_back_escaped_labels(tmp_path):
+    # prometheus_client renders and parses: no `_created` series beside the counters, and a
+    # label value with quotes and backslashes comes back as it was (not escaped once more).
+    odd = 'Weird "class"\\x'
+    for _ in range(3):
+        count_run_outcome(tmp_path, failed=True, error_classes=[odd])
+    text = (tmp_path / "osmose_runs_total.prom").read_text()
+    assert "_created" not in text
+    assert "# TYPE osmose_run_failures_total counter" in text
+    assert _samples(text)['osmose_run_failures_total{error_class="Weird \\"class\\"\\\\x"}'] == 3

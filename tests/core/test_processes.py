@@ -59,6 +59,19 @@ def test_cpu_time_counts_the_children_and_kill_tree_ends_them_all():
     assert _wait(lambda: process_facts(child) is None or process_facts(child).exited)
 
 
+def test_a_zombie_is_an_exited_process_and_no_pid_is_not_a_process():
+    process = subprocess.Popen(["true"])  # not reaped until wait(): a zombie meanwhile
+    try:
+        assert _wait(lambda: process_facts(process.pid).exited)
+        assert process_facts(process.pid).describe_state() == "a zombie (exited, not yet reaped)"
+        assert not same_process(process_facts(process.pid), time.time())
+    finally:
+        process.wait()
+    for pid in (0, -1):  # os.kill(-1, SIGKILL) would signal every process we may signal
+        assert process_facts(pid) is None and descendants(pid) == []
+        kill_tree(pid)
+
+
 def test_stall_watch_counts_from_the_last_progress():
     watch = StallWatch(timeout_s=900, min_cpu_seconds=1.0)
     assert watch.observe("run", cpu_seconds=10.0, activity=5, now=0) == 0

@@ -2,7 +2,7 @@
 did not mount) for the removal of every deck.
 
 Real sensor ticks against a real Dagster instance and embedded store; points are written with
-real MiniLM vectors. A missing inbox folder is guarded (core/inbox_scan.py treats a folder that
+real MiniLM vectors. A missing inbox folder is guarded (core/inbox/scan.py treats a folder that
 cannot be listed as unreadable), and so is an inbox that exists but is empty: the mass-removal
 guard holds the removals back, tick after tick, until the decks come back (nothing lost) or
 OSMOSE_ALLOW_MASS_REMOVAL=1 says they were really deleted.

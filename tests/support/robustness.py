@@ -35,6 +35,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import psutil
+
 from osmose_dagster.core.inbox.scan import is_deck_name
 from osmose_dagster.defs.run_results import (
     check_results,
@@ -492,28 +494,21 @@ def _read_json_lines(stream, out: list[dict]) -> None:
                 out.append(json.loads(line))
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                found.extend(int(c) for c in f.read().split())
-    except OSError:
-        pass
-    return found
-
-
 def _pss_mib(pid: int) -> float:
     """Proportional set size: pages shared with another process (a fork, before its exec) are
     split between them, so a tree's sum is not counted twice."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+        return _pss(psutil.Process(pid))
+    except psutil.Error:
+        return 0.0
+
+
+def _pss(process: psutil.Process) -> float:
+    """PSS in MiB (psutil reads /proc/PID/smaps_rollup); 0 once the process is gone."""
+    try:
+        return process.memory_full_info().pss / 2**20
+    except psutil.Error:
+        return 0.0
 
 
 def _tree_rss_mib(pid: int) -> float:
@@ -523,20 +518,22 @@ def _tree_rss_mib(pid: int) -> float:
     vfork) and its exec, sharing `pid`'s pages, and the two are read at different instants, so
     its share would be counted on top of pages already counted whole (Dagster starts `tail` this
     way twice per step: a 1 GiB process read as 2 GiB). The runs start no Python workers."""
-    program = _program(pid)
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        if current == pid or _program(current) != program:
-            total += _pss_mib(current)
-        todo.extend(_children(current))
-    return total
-
-
-def _program(pid: int) -> str | None:
+    # psutil finds the descendants by reading every process's stat: 3.6-4.4 ms a sample with 100
+    # processes on the host, against 0.8 ms for our former walk of /proc/PID/task/*/children;
+    # small beside the watchdog's 0.1 s sleep, so the library's version stays.
     try:
-        return os.readlink(f"/proc/{pid}/exe")
-    except OSError:
+        root = psutil.Process(pid)
+        tree = root.children(recursive=True)
+    except psutil.Error:
+        return 0.0
+    program = _program(root)
+    return _pss(root) + sum(_pss(child) for child in tree if _program(child) != program)
+
+
+def _program(process: psutil.Process) -> str | None:
+    try:
+        return process.exe() or None
+    except psutil.Error:
         return None
 
 
@@ -860,7 +857,8 @@ def _child_main() -> int:
 
 def _reset_peak_rss() -> None:
     """Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so the next file's peak is
-    its own (the process keeps what the previous files left allocated)."""
+    its own (the process keeps what the previous files left allocated). psutil has no reset, and
+    no VmHWM either (below): these two stay with /proc."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")

@@ -332,7 +332,7 @@ def payload_index_params() -> dict[str, Any]:
 def text_index_params():
     """The full-text index on `text` that quoted phrases are matched with: words (the `word`
     tokenizer: the `multilingual` one drops numbers, so "quarter 23" matched "quarter 24"),
-    lowercase, accents folded (ß as ss), no stemming or stop words (as core/bm25.py)."""
+    lowercase, accents folded (ß as ss), no stemming or stop words (as core/index/bm25.py)."""
     import qdrant_edge as edge
 
     return edge.TextIndexParams(

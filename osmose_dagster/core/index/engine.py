@@ -1,8 +1,8 @@
 """What `VectorIndex` needs from a vector engine: the few operations both engines implement
-(core/index_edge.py embedded, core/index_server.py a Qdrant server), and the shapes they share.
+(core/index/edge.py embedded, core/index/server.py a Qdrant server), and the shapes they share.
 
 Both hold, per collection: one unnamed dense vector (cosine), one sparse vector named
-SPARSE_VECTOR with Qdrant's IDF modifier (core/bm25.py), a keyword index on `document` and a
+SPARSE_VECTOR with Qdrant's IDF modifier (core/index/bm25.py), a keyword index on `document` and a
 full-text index on `text` with phrase matching (for quoted phrases in a query).
 """
 

@@ -1,5 +1,5 @@
 """A Qdrant server (QDRANT_URL) through qdrant-client: the same points, vectors, payload indexes
-and queries as the embedded engine (core/index_edge.py), sent as qdrant-client's models.
+and queries as the embedded engine (core/index/edge.py), sent as qdrant-client's models.
 
 `ServerEngine` takes any `QdrantClient`; `connect_server` makes the one for a URL after
 checking, with bounded retries, that the server answers.

@@ -1,10 +1,10 @@
 """Segments + vectors to Qdrant points: deterministic ids, write-then-remove, hybrid search.
 
 One interface (`open_index` -> `VectorIndex`) over two engines: Qdrant Edge embedded under
-OSMOSE_HOME (core/index_edge.py; one process at a time, so `open_index` holds it for one
+OSMOSE_HOME (core/index/edge.py; one process at a time, so `open_index` holds it for one
 operation and waits, bounded, for another holder) and a Qdrant server at QDRANT_URL
-(core/index_server.py). Each point carries the model's dense vector and a BM25 sparse vector of
-its title and text (core/bm25.py); a search runs both and fuses them (core/fusion.py).
+(core/index/server.py). Each point carries the model's dense vector and a BM25 sparse vector of
+its title and text (core/index/bm25.py); a search runs both and fuses them (core/index/fusion.py).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class DocumentPoints:
 @dataclass(frozen=True)
 class Hit:
     """A chunk found by a search; `score` is the fused score (reciprocal ranks, see
-    core/fusion.py), or the engine's own score when one ranking was asked for."""
+    core/index/fusion.py), or the engine's own score when one ranking was asked for."""
 
     document: str
     file: str
@@ -105,7 +105,7 @@ class IndexLocation:
     # connect_timeout_s (OSMOSE_QDRANT_TIMEOUT_S), with 1, 2, 4... s (at most 8) between them.
     connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS
     connect_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
-    fusion_k: float = DEFAULT_FUSION_K  # OSMOSE_FUSION_K (core/fusion.py)
+    fusion_k: float = DEFAULT_FUSION_K  # OSMOSE_FUSION_K (core/index/fusion.py)
     sparse_weight: float = DEFAULT_SPARSE_WEIGHT  # OSMOSE_SPARSE_WEIGHT: BM25 against dense 1
 
     def describe(self) -> str:
