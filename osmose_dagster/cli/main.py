@@ -121,7 +121,8 @@ def _progress_of_batch(keys) -> None:
     if len(keys) == 1:
         _progress(f"ingesting {keys[0]} ...")
     else:
-        _progress(f"ingesting {len(keys)} decks in one run: {', '.join(keys)} ...")
+        named = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+        _progress(f"ingesting {len(keys)} decks in one run: {named} ...")
 
 
 def _search(args, settings: Settings) -> int:
