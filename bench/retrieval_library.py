@@ -28,7 +28,6 @@ def evaluate_library(args, judged) -> int:
     from osmose_dagster.cli.samples import write_sample_decks
     from osmose_dagster.core.index.store import DocumentPoints, IndexLocation, open_index
     from osmose_dagster.core.model.embed import load_embedder
-    from osmose_dagster.core.settings import Settings
 
     started = time.perf_counter()
     samples = list(write_sample_decks(Path(tempfile.mkdtemp(prefix="retrieval-samples-"))))
@@ -57,12 +56,9 @@ def evaluate_library(args, judged) -> int:
         f"{time.perf_counter() - started:.0f}s"
     )
 
-    settings = Settings.from_env()
     location = IndexLocation(
         collection="retrieval_eval",
         path=Path(tempfile.mkdtemp(prefix="retrieval-index-")) / "qdrant",
-        fusion_k=settings.fusion_k,
-        sparse_weight=settings.sparse_weight,
     )
     with open_index(location) as index:
         t0 = time.perf_counter()
@@ -78,10 +74,6 @@ def evaluate_library(args, judged) -> int:
         "line": line_queries(library, sorted(unwritten), args.lines, rng),
         "rare2": rare_word_queries(library, sorted(unwritten), args.rare, rng),
     }
-    print(
-        f"fusion: OSMOSE_FUSION_K={location.fusion_k:g}, "
-        f"OSMOSE_SPARSE_WEIGHT={location.sparse_weight:g}\n"
-    )
     print(f"{'set':8} {'mode':7} {'queries':>7} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7}")
     all_queries = [q for queries in sets.values() for q, _, _ in queries]
     vectors = dict(zip(all_queries, embedder.embed_queries(all_queries)))

@@ -15,7 +15,7 @@ Indexed with the project's own code, as ingestion does: extraction, segmentation
 chunk vectors (`segment_decks`, `embed_chunks`), `VectorIndex.replace_documents` into a Qdrant
 Edge store under --work (kept, and rebuilt when a deck, the model, the segmentation penalty or
 the pipeline version changes), searched with `VectorIndex.search` in its modes `hybrid` (the
-project's ranking, OSMOSE_FUSION_K and OSMOSE_SPARSE_WEIGHT apply), `dense` and `sparse` (BM25
+project's ranking, core/index/ranking.py), `dense` and `sparse` (BM25
 alone, "bm25" below). `plain` is the baseline a user could write: one point per slide (the text
 bench/plain_script.py reads with python-pptx: title, text, tables, notes), encoded by the same
 packaged all-MiniLM-L6-v2 with sentence-transformers, exact cosine top-k in numpy.
@@ -293,12 +293,9 @@ def build_or_load(P, paths: list[Path], work: Path, rebuild: bool):
 
 
 def location(P, cache: Path):
-    settings = P.Settings.from_env()
     return P.IndexLocation(
         collection="search_eval",
         path=cache / "qdrant",
-        fusion_k=settings.fusion_k,
-        sparse_weight=settings.sparse_weight,
     )
 
 
@@ -550,10 +547,7 @@ def main(argv: list[str] | None = None) -> int:
                 "mrr@10": round(sum(s[2] for s in scores) / len(scores), 3),
             }
 
-    print(
-        f"\nfusion: OSMOSE_FUSION_K={loc.fusion_k:g}, OSMOSE_SPARSE_WEIGHT={loc.sparse_weight:g}; "
-        f"hybrid search median {np.median(timings) * 1000:.1f} ms\n"
-    )
+    print(f"\nhybrid search median {np.median(timings) * 1000:.1f} ms\n")
     print(table(figures))
     elapsed = time.perf_counter() - started
     print(f"\n{len(queries)} queries; {elapsed:.0f}s in all")
@@ -568,8 +562,6 @@ def main(argv: list[str] | None = None) -> int:
                         "slides": sum(len(r) for r in slides.values()),
                         "points": built["points"],
                     },
-                    "fusion_k": loc.fusion_k,
-                    "sparse_weight": loc.sparse_weight,
                     "check_problems": problems,
                     "seconds": round(elapsed, 1),
                 },

@@ -18,11 +18,6 @@ DEFAULT_LOCK_TIMEOUT_S = 120.0
 DEFAULT_REINDEX_CRON = "0 3 * * *"
 DEFAULT_QDRANT_RETRIES = 2  # a Qdrant server: tries after the first before giving up
 DEFAULT_QDRANT_TIMEOUT_S = 5.0  # a Qdrant server: seconds per reachability try
-# Hybrid search (core/index/fusion.py): reciprocal rank fusion of the dense and the BM25 ranking,
-# score = 1/(k + dense rank) + w/(k + BM25 rank), ties to BM25; chosen with
-# bench/retrieval_eval.py (w below 1 loses the rare words, above 1 semantic questions).
-DEFAULT_FUSION_K = 60.0
-DEFAULT_SPARSE_WEIGHT = 1.0
 DEFAULT_STABLE_SECONDS = 5.0  # a dropped deck must be this old, and unchanged for one tick
 # Decks per batched run (a backfill's, or new decks the sensor finds in one tick): each run
 # process imports torch and loads the model once (5 s on 2 CPU cores, 14 s on an H200 machine),
@@ -109,8 +104,6 @@ class Settings:
     qdrant_retries: int = DEFAULT_QDRANT_RETRIES
     qdrant_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
-    fusion_k: float = DEFAULT_FUSION_K  # OSMOSE_FUSION_K
-    sparse_weight: float = DEFAULT_SPARSE_WEIGHT  # OSMOSE_SPARSE_WEIGHT
     gpus: str | None = None  # OSMOSE_GPUS: "0,1" or "cpu:N"; unset = discovered
     cpu_fallback: bool = False
     reindex_cron: str = DEFAULT_REINDEX_CRON
@@ -177,10 +170,6 @@ class Settings:
             ),
             lock_timeout_s=_number(
                 env, "OSMOSE_LOCK_TIMEOUT_S", DEFAULT_LOCK_TIMEOUT_S, float, minimum=0
-            ),
-            fusion_k=_number(env, "OSMOSE_FUSION_K", DEFAULT_FUSION_K, float, minimum=0),
-            sparse_weight=_number(
-                env, "OSMOSE_SPARSE_WEIGHT", DEFAULT_SPARSE_WEIGHT, float, minimum=0
             ),
             gpus=env.get("OSMOSE_GPUS") or None,
             cpu_fallback=(env.get("OSMOSE_CPU_FALLBACK") or "").lower() in ("1", "true", "yes"),

@@ -10,7 +10,6 @@ from osmose_dagster.core.index.bm25 import (
     term_id,
     tokenize,
 )
-from osmose_dagster.core.index.fusion import reciprocal_rank_fusion
 from osmose_dagster.core.index.query import parse_query
 
 
@@ -60,12 +59,3 @@ def test_quoted_phrases_are_parsed_from_straight_and_typographic_quotes():
     assert parsed.phrases == ("outlet pressure", "vent fort", "Ziel null")
     assert parsed.text == "pump outlet pressure fault vent fort Ziel null"
     assert parse_query('an "unbalanced quote').phrases == ()
-
-
-def test_reciprocal_rank_fusion_sums_weighted_reciprocal_ranks_and_ties_go_to_the_first_list():
-    fused = reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=60, weights=[1.0, 1.0])
-    assert [item for item, _ in fused] == ["b", "a", "c"]
-    assert abs(fused[0][1] - (1 / 62 + 1 / 61)) < 1e-12
-    # "x" first in one list, "y" first in the other: equal scores, the first list's wins.
-    assert reciprocal_rank_fusion([["x"], ["y"]], 60, [1.0, 1.0])[0][0] == "x"
-    assert reciprocal_rank_fusion([["x"], ["y"]], 60, [1.0, 2.0])[0][0] == "y"

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -719,16 +718,46 @@ def test_a_store_of_the_old_kind_is_rebuilt_by_itself_and_nothing_is_lost(
         assert index.documents() == {"lib": len(chunks)}
 
 
-def test_search_modes_and_fusion_knobs(tmp_path, minilm, library):
-    """dense, sparse and hybrid each rank; a sparse weight of 0 makes hybrid rank as dense."""
+def test_search_modes_and_scores_a_person_can_read(store, minilm, library):
+    """dense, sparse and hybrid each rank; hybrid scores are the cosine plus the exact-word
+    bonus, in the order they print, and a question in other words ranks first what dense alone
+    ranks first."""
     chunks, vectors = library
-    location = IndexLocation(collection="c", path=tmp_path / "qdrant")
-    with open_index(location) as index:
+    with store() as index:
         index.replace_document("lib", "lib.pptx", chunks, vectors, MODEL)
-    query = "Kestrel migration"
-    vector = minilm.embed_queries([query])[0]
-    with open_index(replace(location, sparse_weight=0.0)) as index:
-        dense = [h.text for h in index.search(vector, 5, query, mode="dense")]
-        assert [h.text for h in index.search(vector, 5, query)] == dense
+    with store() as index:
+        question = "how many people do we want to employ next year"
+        vector = minilm.embed_queries([question])[0]
+        dense = index.search(vector, 5, question, mode="dense")
+        hybrid = index.search(vector, 5, question)
+        assert hybrid[0].text == dense[0].text == TOPICS[4][1]
+        # The cosine, plus at most 0.02 for the few common words it shares with the question.
+        assert 0 <= hybrid[0].score - dense[0].score <= 0.02 + 1e-6
+        name = "Okonkwo-Rasmussen"
+        vector = minilm.embed_queries([name])[0]
+        found = index.search(vector, 5, name)
+        assert found[0].text == CODES[4][1]
+        # Every word held by the best lexical hit: 0.3 on top of its cosine.
+        cosine = index.search(vector, len(chunks), name, mode="dense")
+        own = next(h.score for h in cosine if h.text == CODES[4][1])
+        assert found[0].score == pytest.approx(own + 0.3, abs=1e-4)
+        assert [h.score for h in found] == sorted((h.score for h in found), reverse=True)
+        assert index.search(vector, 3, name, mode="sparse")[0].text == CODES[4][1]
         with pytest.raises(ValueError):
-            index.search(vector, 5, query, mode="bm42")
+            index.search(vector, 5, name, mode="bm42")
+
+
+def test_results_can_be_kept_to_some_documents_or_files(store, minilm, library):
+    chunks, vectors = library
+    with store() as index:
+        index.replace_document("lib", "lib.pptx", chunks, vectors, MODEL)
+        index.replace_document("other", "other.pptx", chunks[:3], vectors[:3], MODEL)
+    with store() as index:
+        vector = minilm.embed_queries(["Q3 revenue"])[0]
+        for kept in (
+            index.search(vector, 10, "Q3 revenue", documents=["other"]),
+            index.search(vector, 10, "Q3 revenue", files=["other.pptx"]),
+            index.search(vector, 10, "Q3 revenue", mode="dense", documents=["other"]),
+        ):
+            assert kept and {h.document for h in kept} == {"other"}
+        assert index.search(vector, 10, "Q3 revenue", documents=["nothing"]) == []

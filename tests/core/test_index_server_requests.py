@@ -5,9 +5,10 @@ request and answers as Qdrant's REST API would.
 What this proves: the collection is made with the dense vector and the `bm25` sparse vector with
 the IDF modifier, the payload indexes (`document` keyword, `text` full-text with phrase matching
 and accent folding), every point carries the BM25 vector core/index/bm25.py computes (the same as the
-embedded engine stores), and a search sends the dense and the BM25 query in one batch, with a
-quoted phrase as a `phrase` match on `text` (and the whole query as one, to put a chunk holding
-it word for word first). What it does not prove: that a real Qdrant server
+embedded engine stores), and a search sends what docs/search-api.md shows: the best BM25 hits,
+count requests for each word's document frequency, then one query that prefetches the dense and
+the BM25 lists and ranks them by the score formula (with a quoted phrase as a `phrase` match on
+`text`, and the whole query as a condition that puts a chunk holding it word for word first). What it does not prove: that a real Qdrant server
 of the docker-compose version accepts these bodies and ranks as Edge does; the stub's answers
 are canned (tests/core/test_index.py runs the same engine code on qdrant-client's in-process
 implementation of the API for behaviour).
@@ -51,6 +52,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
     requests: ClassVar[list[tuple[str, str, Any]]] = []
     created = False
     info: ClassVar[dict] = {}
+    hit: ClassVar[dict] = {}
 
     def _answer(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -69,8 +71,13 @@ class Recorder(http.server.BaseHTTPRequestHandler):
             result = type(self).info
         elif path == f"{base}/points/scroll":
             result = {"points": [], "next_page_offset": None}
-        elif path == f"{base}/points/query/batch":
-            result = [{"points": []} for _ in body["searches"]]
+        elif path == f"{base}/points/query":
+            # The best lexical hits (a BM25 query alone) exist; the final query's points do not
+            # matter here.
+            lexical = body.get("using") == "bm25" and not body.get("prefetch")
+            result = {"points": [dict(type(self).hit, score=2.0)] if lexical else []}
+        elif path == f"{base}/points/count":
+            result = {"count": 2}
         else:  # payload indexes, upserts, deletes
             result = {"operation_id": 1, "status": "completed"}
         answer = {"result": result, "status": "ok", "time": 0.0}
@@ -94,6 +101,12 @@ def server():
     Recorder.requests = []
     Recorder.created = False
     Recorder.info = collection_info()
+    Recorder.hit = {
+        "id": "00000000-0000-0000-0000-000000000001",
+        "version": 1,
+        "score": 1.0,
+        "payload": {"text": "Pump fault E-4417: Überdruck am Auslass.", "document": "deck"},
+    }
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -139,19 +152,33 @@ def test_a_server_gets_the_same_hybrid_points_and_queries_as_the_embedded_engine
         assert point["payload"]["text"] == chunk.text
         assert point["payload"]["document"] == "deck"
 
-    (batch,) = [body for method, path, body in sent if path.endswith("/query/batch")]
-    dense, sparse, verbatim = batch["searches"]
+    queries = [body for method, path, body in sent if path.endswith("/points/query")]
+    lexical, final = queries
     phrase = {"must": [{"key": "text", "match": {"phrase": "Überdruck am Auslass"}}]}
-    assert dense["query"] == {"nearest": vectors[0].tolist()}
-    assert dense["filter"] == phrase and dense["with_payload"] is True
     terms = query_vector("pump Überdruck am Auslass")
-    assert sparse["using"] == "bm25"
-    assert sparse["query"] == {"nearest": {"indices": terms.indices, "values": terms.values}}
-    assert sparse["filter"] == phrase
-    assert dense["limit"] == sparse["limit"] >= 5
-    # The whole query, word for word: what puts a line copied from a deck first.
-    assert verbatim["query"] == dense["query"]
-    assert verbatim["filter"]["must"] == [
-        *phrase["must"],
-        {"key": "text", "match": {"phrase": "pump Überdruck am Auslass"}},
+    assert lexical["using"] == "bm25" and lexical["limit"] == 2
+    assert lexical["query"] == {"nearest": {"indices": terms.indices, "values": terms.values}}
+    assert lexical["filter"] == phrase
+    # The document frequency of each word, by count requests on the `text` index.
+    counted = [
+        body["filter"]["must"][0]["match"]["text"]
+        for method, path, body in sent
+        if path.endswith("/points/count") and body.get("filter")
     ]
+    assert counted == ["pump", "uberdruck", "am", "auslass"]
+
+    # One request ranks: both lists prefetched deep, the score formula of core/index/ranking.py.
+    dense, sparse = final["prefetch"]
+    assert dense["query"] == vectors[0].tolist() and "using" not in dense
+    assert sparse["query"] == lexical["query"]["nearest"] and sparse["using"] == "bm25"
+    assert dense["limit"] == sparse["limit"] == 300
+    assert dense["filter"] == sparse["filter"] == final["filter"] == phrase
+    # The best hit holds every word: weight 0.3, divided by its BM25 score (2.0).
+    whole_query = {"key": "text", "match": {"phrase": "pump Überdruck am Auslass"}}
+    assert final["query"] == {
+        "formula": {
+            "sum": ["$score[0]", {"mult": [0.15, "$score[1]"]}, {"mult": [1.0, whole_query]}]
+        },
+        "defaults": {"$score[0]": 0.0, "$score[1]": 0.0},
+    }
+    assert final["limit"] == 5 and final["with_payload"] is True

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from osmose_dagster.core.errors import IndexBusyError
-from osmose_dagster.core.index.bm25 import SparseTerms
 from osmose_dagster.core.index.engine import (
     DENSE_VECTOR,
     SPARSE_VECTOR,
     Found,
     IndexPoint,
-    Rankings,
+    SearchRequest,
 )
+from osmose_dagster.core.index.ranking import VERBATIM_BONUS
 
 UPSERT_BATCH = 1024
 SCROLL_PAGE = 1024
@@ -256,52 +256,47 @@ class EdgeEngine:
 
         return int(self._loaded().count(edge.CountRequest(exact=True))) if self.exists() else 0
 
-    def query(
-        self,
-        dense: Sequence[float],
-        sparse: SparseTerms,
-        limit: int,
-        phrases: Sequence[str],
-        verbatim: str | None = None,
-    ) -> Rankings:
+    def search(self, request: SearchRequest) -> list[Found]:
         import qdrant_edge as edge
 
         if not self.exists():
-            return Rankings([], [], [])
-        query_filter = _phrases_filter(phrases)
-        nearest = edge.Query.Nearest(list(dense))
-        requests = [
-            edge.QueryRequest(limit=limit, query=nearest, filter=query_filter, with_payload=True)
-        ]
-        if sparse:
-            terms = edge.SparseVector(sparse.indices, sparse.values)
-            requests.append(
-                edge.QueryRequest(
-                    limit=limit,
-                    query=edge.Query.Nearest(terms, using=SPARSE_VECTOR),
-                    filter=query_filter,
-                    with_payload=True,
-                )
+            return []
+        query_filter = _filter(request)
+        dense = edge.Query.Nearest(list(request.dense)) if request.dense is not None else None
+        sparse = (
+            edge.Query.Nearest(
+                edge.SparseVector(request.sparse.indices, request.sparse.values),
+                using=SPARSE_VECTOR,
             )
-        if verbatim:
-            requests.append(
-                edge.QueryRequest(
-                    limit=limit,
-                    query=nearest,
-                    filter=_phrases_filter([*phrases, verbatim]),
-                    with_payload=True,
-                )
-            )
-        results = self._loaded().query_batch(edge.QueryBatchRequest(requests))
-        ranked = [
-            [Found(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
-            for points in results
-        ]
-        return Rankings(
-            dense=ranked[0],
-            sparse=ranked[1] if sparse else [],
-            verbatim=ranked[-1] if verbatim else [],
+            if request.sparse
+            else None
         )
+        if dense is not None and sparse is not None:
+            query: Any = _formula(request)
+            prefetches = [
+                edge.Prefetch(limit=request.depth, query=dense, filter=query_filter),
+                edge.Prefetch(limit=request.depth, query=sparse, filter=query_filter),
+            ]
+        else:
+            query, prefetches = (dense if dense is not None else sparse), None
+        points = self._loaded().query(
+            edge.QueryRequest(
+                limit=request.limit,
+                query=query,
+                prefetches=prefetches,
+                filter=query_filter,
+                with_payload=True,
+            )
+        )
+        return [Found(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
+
+    def document_frequency(self, word: str) -> int:
+        import qdrant_edge as edge
+
+        if not self.exists():
+            return 0
+        match = edge.Filter(must=[edge.FieldCondition("text", match=edge.MatchText(word))])
+        return int(self._loaded().count(edge.CountRequest(exact=True, filter=match)))
 
     def info(self) -> dict[str, int]:
         """Points, HNSW-indexed vectors and segments (for benchmarks and status)."""
@@ -347,15 +342,40 @@ def text_index_params():
 def _documents_filter(documents: Sequence[str]):
     import qdrant_edge as edge
 
-    match = edge.MatchValue(documents[0]) if len(documents) == 1 else edge.MatchAny(list(documents))
-    return edge.Filter(must=[edge.FieldCondition("document", match=match)])
+    return edge.Filter(must=[_any_of("document", documents)])
 
 
-def _phrases_filter(phrases: Sequence[str]):
+def _any_of(field: str, values: Sequence[str]):
     import qdrant_edge as edge
 
-    if not phrases:
-        return None
-    return edge.Filter(
-        must=[edge.FieldCondition("text", match=edge.MatchPhrase(phrase)) for phrase in phrases]
-    )
+    match = edge.MatchValue(values[0]) if len(values) == 1 else edge.MatchAny(list(values))
+    return edge.FieldCondition(field, match=match)
+
+
+def _filter(request: SearchRequest):
+    """Every phrase in the text, and the documents or files asked for."""
+    import qdrant_edge as edge
+
+    must: list[Any] = [
+        edge.FieldCondition("text", match=edge.MatchPhrase(p)) for p in request.phrases
+    ]
+    if request.documents is not None:
+        must.append(_any_of("document", request.documents))
+    if request.files is not None:
+        must.append(_any_of("file", request.files))
+    return edge.Filter(must=must) if must else None
+
+
+def _formula(request: SearchRequest):
+    """$score[0] (cosine) + multiplier x $score[1] (BM25) [+ bonus if the text holds verbatim]."""
+    import qdrant_edge as edge
+
+    expr = edge.Expression
+    terms = [
+        expr.Variable("$score[0]"),
+        expr.Mult([expr.Constant(request.lexical_multiplier), expr.Variable("$score[1]")]),
+    ]
+    if request.verbatim:
+        phrase = edge.FieldCondition("text", match=edge.MatchPhrase(request.verbatim))
+        terms.append(expr.Mult([expr.Constant(VERBATIM_BONUS), expr.Condition(phrase)]))
+    return edge.Formula(expr.Sum(terms), defaults={"$score[0]": 0.0, "$score[1]": 0.0})

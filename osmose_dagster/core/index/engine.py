@@ -34,10 +34,23 @@ class Found:
 
 
 @dataclass(frozen=True)
-class Rankings:
-    dense: list[Found]
-    sparse: list[Found]
-    verbatim: list[Found]
+class SearchRequest:
+    """One ranked query, run by the engine as one Qdrant request.
+
+    With `dense` alone: the cosine ranking; with `sparse` alone: the BM25 ranking; with both:
+    the score formula of core/index/ranking.py over the two lists, each prefetched `depth` deep:
+    cosine + `lexical_multiplier` x BM25 (+ VERBATIM_BONUS where the text holds `verbatim`).
+    Every result holds each of `phrases` and belongs to `documents` / `files` when given."""
+
+    limit: int
+    dense: Sequence[float] | None = None
+    sparse: SparseTerms | None = None
+    lexical_multiplier: float = 0.0
+    verbatim: str | None = None
+    phrases: Sequence[str] = ()
+    documents: Sequence[str] | None = None
+    files: Sequence[str] | None = None
+    depth: int = 300
 
 
 class IndexEngine(Protocol):
@@ -63,17 +76,12 @@ class IndexEngine(Protocol):
 
     def count(self) -> int: ...
 
-    def query(
-        self,
-        dense: Sequence[float],
-        sparse: SparseTerms,
-        limit: int,
-        phrases: Sequence[str],
-        verbatim: str | None = None,
-    ) -> Rankings:
-        """The dense ranking, the BM25 ranking (empty when `sparse` is) and, when `verbatim` is
-        given, the points whose text holds it word for word (ranked by the dense vector); each
-        of at most `limit` points whose text contains every phrase."""
+    def search(self, request: SearchRequest) -> list[Found]:
+        """At most `request.limit` points, best first, with their payloads and scores."""
+        ...
+
+    def document_frequency(self, word: str) -> int:
+        """How many points' text holds `word` (by the `text` index's tokenizer)."""
         ...
 
     def finish_writes(self) -> None:

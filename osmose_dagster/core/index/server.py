@@ -11,12 +11,13 @@ import math
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from osmose_dagster.core.errors import IndexUnavailableError, OsmoseError
-from osmose_dagster.core.index.bm25 import SparseTerms
-from osmose_dagster.core.index.engine import SPARSE_VECTOR, Found, IndexPoint, Rankings
+from osmose_dagster.core.index.engine import SPARSE_VECTOR, Found, IndexPoint, SearchRequest
+from osmose_dagster.core.index.ranking import VERBATIM_BONUS
 
 UPSERT_BATCH = 256
 SCROLL_PAGE = 1024
@@ -127,81 +128,87 @@ class ServerEngine:
     def count(self) -> int:
         return self.client.count(self.collection).count if self.exists() else 0
 
-    def query(
-        self,
-        dense: Sequence[float],
-        sparse: SparseTerms,
-        limit: int,
-        phrases: Sequence[str],
-        verbatim: str | None = None,
-    ) -> Rankings:
+    def search(self, request: SearchRequest) -> list[Found]:
         if not self.exists():
-            return Rankings([], [], [])
-        sparse_terms = sparse if sparse and self.has_sparse() else None
-        requests = query_requests(dense, sparse_terms, limit, phrases, verbatim)
-        responses = self.client.query_batch_points(self.collection, requests)
-        ranked = [
-            [Found(str(p.id), float(p.score), dict(p.payload or {})) for p in r.points]
-            for r in responses
-        ]
-        return Rankings(
-            dense=ranked[0],
-            sparse=ranked[1] if sparse_terms else [],
-            verbatim=ranked[-1] if verbatim else [],
+            return []
+        if request.sparse and not self.has_sparse():
+            request = replace(request, sparse=None)
+        response = self.client.query_points(self.collection, **query_arguments(request))
+        return [Found(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
+
+    def document_frequency(self, word: str) -> int:
+        from qdrant_client import models
+
+        if not self.exists():
+            return 0
+        match = models.Filter(
+            must=[models.FieldCondition(key="text", match=models.MatchText(text=word))]
         )
+        return self.client.count(self.collection, count_filter=match, exact=True).count
 
     def close(self) -> None:
         self.client.close()
 
 
-def query_requests(
-    dense: Sequence[float],
-    sparse: SparseTerms | None,
-    limit: int,
-    phrases: Sequence[str],
-    verbatim: str | None = None,
-) -> list:
-    """The batch one search sends: the dense query, the BM25 query when there are terms, and
-    the dense query among the points that hold `verbatim` word for word, when given."""
+def query_arguments(request: SearchRequest) -> dict[str, Any]:
+    """The keyword arguments of `QdrantClient.query_points` for one search: the same request as
+    the embedded engine's (core/index/edge.py), and what docs/search-api.md shows."""
     from qdrant_client import models
 
-    query_filter = _phrases_filter(phrases)
-    requests = [
-        models.QueryRequest(query=list(dense), limit=limit, filter=query_filter, with_payload=True)
-    ]
-    if sparse:
-        requests.append(
-            models.QueryRequest(
-                query=models.SparseVector(indices=sparse.indices, values=sparse.values),
-                using=SPARSE_VECTOR,
-                limit=limit,
-                filter=query_filter,
-                with_payload=True,
-            )
-        )
-    if verbatim:
-        requests.append(
-            models.QueryRequest(
-                query=list(dense),
-                limit=limit,
-                filter=_phrases_filter([*phrases, verbatim]),
-                with_payload=True,
-            )
-        )
-    return requests
-
-
-def _phrases_filter(phrases: Sequence[str]):
-    from qdrant_client import models
-
-    if not phrases:
-        return None
-    return models.Filter(
-        must=[
-            models.FieldCondition(key="text", match=models.MatchPhrase(phrase=phrase))
-            for phrase in phrases
-        ]
+    query_filter = search_filter(request)
+    dense = list(request.dense) if request.dense is not None else None
+    sparse = (
+        models.SparseVector(indices=request.sparse.indices, values=request.sparse.values)
+        if request.sparse
+        else None
     )
+    common: dict[str, Any] = {"limit": request.limit, "with_payload": True}
+    if dense is not None and sparse is not None:
+        return {
+            **common,
+            "prefetch": [
+                models.Prefetch(query=dense, limit=request.depth, filter=query_filter),
+                models.Prefetch(
+                    query=sparse, using=SPARSE_VECTOR, limit=request.depth, filter=query_filter
+                ),
+            ],
+            "query": formula(request),
+            "query_filter": query_filter,
+        }
+    if sparse is not None:
+        return {**common, "query": sparse, "using": SPARSE_VECTOR, "query_filter": query_filter}
+    return {**common, "query": dense, "query_filter": query_filter}
+
+
+def formula(request: SearchRequest):
+    from qdrant_client import models
+
+    terms: list[Any] = [
+        "$score[0]",
+        models.MultExpression(mult=[request.lexical_multiplier, "$score[1]"]),
+    ]
+    if request.verbatim:
+        phrase = models.FieldCondition(
+            key="text", match=models.MatchPhrase(phrase=request.verbatim)
+        )
+        terms.append(models.MultExpression(mult=[VERBATIM_BONUS, phrase]))
+    return models.FormulaQuery(
+        formula=models.SumExpression(sum=terms), defaults={"$score[0]": 0.0, "$score[1]": 0.0}
+    )
+
+
+def search_filter(request: SearchRequest):
+    """Every phrase in the text, and the documents or files asked for."""
+    from qdrant_client import models
+
+    must: list[Any] = [
+        models.FieldCondition(key="text", match=models.MatchPhrase(phrase=phrase))
+        for phrase in request.phrases
+    ]
+    for field, values in (("document", request.documents), ("file", request.files)):
+        if values is not None:
+            must.append(_any_of(field, values))
+    return models.Filter(must=must) if must else None
 
 
 def text_index_params():
@@ -220,12 +227,18 @@ def text_index_params():
 def _documents_filter(documents: Sequence[str]):
     from qdrant_client import models
 
+    return models.Filter(must=[_any_of("document", documents)])
+
+
+def _any_of(field: str, values: Sequence[str]):
+    from qdrant_client import models
+
     match = (
-        models.MatchValue(value=documents[0])
-        if len(documents) == 1
-        else models.MatchAny(any=list(documents))
+        models.MatchValue(value=values[0])
+        if len(values) == 1
+        else models.MatchAny(any=list(values))
     )
-    return models.Filter(must=[models.FieldCondition(key="document", match=match)])
+    return models.FieldCondition(key=field, match=match)
 
 
 def connect_server(url: str, api_key: str | None, attempts: int, timeout_s: float):

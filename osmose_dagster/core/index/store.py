@@ -4,7 +4,8 @@ One interface (`open_index` -> `VectorIndex`) over two engines: Qdrant Edge embe
 OSMOSE_HOME (core/index/edge.py; one process at a time, so `open_index` holds it for one
 operation and waits, bounded, for another holder) and a Qdrant server at QDRANT_URL
 (core/index/server.py). Each point carries the model's dense vector and a BM25 sparse vector of
-its title and text (core/index/bm25.py); a search runs both and fuses them (core/index/fusion.py).
+its title and text (core/index/bm25.py); a search ranks by both in one request
+(core/index/ranking.py).
 """
 
 from __future__ import annotations
@@ -26,28 +27,20 @@ from osmose_dagster.core.errors import (
     IndexUnavailableError,
     OsmoseError,
 )
-from osmose_dagster.core.index.bm25 import (
-    MIN_VERBATIM_TOKENS,
-    document_vector,
-    query_vector,
-    tokenize,
-)
-from osmose_dagster.core.index.engine import Found, IndexEngine, IndexPoint
-from osmose_dagster.core.index.fusion import reciprocal_rank_fusion
+from osmose_dagster.core.index.bm25 import SparseTerms, document_vector, query_vector, tokenize
+from osmose_dagster.core.index.engine import Found, IndexEngine, IndexPoint, SearchRequest
 from osmose_dagster.core.index.query import parse_query
+from osmose_dagster.core.index.ranking import CANDIDATES, MIN_VERBATIM_WORDS, lexical_weight
 from osmose_dagster.core.records import Chunk
 from osmose_dagster.core.settings import (
-    DEFAULT_FUSION_K,
     DEFAULT_LOCK_TIMEOUT_S,
     DEFAULT_QDRANT_RETRIES,
     DEFAULT_QDRANT_TIMEOUT_S,
-    DEFAULT_SPARSE_WEIGHT,
     Settings,
 )
 
 POINT_NAMESPACE = uuid.UUID("4f1c2b6e-8a53-4d0e-9c47-6b1d2f0e7a35")
 DEFAULT_CONNECT_ATTEMPTS = DEFAULT_QDRANT_RETRIES + 1  # a Qdrant server: the first try + retries
-MIN_CANDIDATES = 50  # each of the dense and BM25 rankings fused holds at least this many
 SEARCH_MODES = ("hybrid", "dense", "sparse")
 
 
@@ -82,8 +75,8 @@ class DocumentPoints:
 
 @dataclass(frozen=True)
 class Hit:
-    """A chunk found by a search; `score` is the fused score (reciprocal ranks, see
-    core/index/fusion.py), or the engine's own score when one ranking was asked for."""
+    """A chunk found by a search; `score` is Qdrant's: the cosine similarity of query and chunk
+    plus the exact-word bonus of core/index/ranking.py (hybrid), or one list's own score."""
 
     document: str
     file: str
@@ -105,8 +98,6 @@ class IndexLocation:
     # connect_timeout_s (OSMOSE_QDRANT_TIMEOUT_S), with 1, 2, 4... s (at most 8) between them.
     connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS
     connect_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
-    fusion_k: float = DEFAULT_FUSION_K  # OSMOSE_FUSION_K (core/index/fusion.py)
-    sparse_weight: float = DEFAULT_SPARSE_WEIGHT  # OSMOSE_SPARSE_WEIGHT: BM25 against dense 1
 
     def describe(self) -> str:
         from osmose_dagster.core.index.server import public_url
@@ -130,8 +121,6 @@ def index_location(settings: Settings) -> IndexLocation:
         lock_timeout_s=settings.lock_timeout_s,
         connect_attempts=settings.qdrant_retries + 1,
         connect_timeout_s=settings.qdrant_timeout_s,
-        fusion_k=settings.fusion_k,
-        sparse_weight=settings.sparse_weight,
     )
 
 
@@ -316,58 +305,57 @@ class VectorIndex:
         return self.engine.count()
 
     def search(
-        self, vector: np.ndarray, limit: int, query: str = "", mode: str = "hybrid"
+        self,
+        vector: np.ndarray,
+        limit: int,
+        query: str = "",
+        mode: str = "hybrid",
+        documents: Sequence[str] | None = None,
+        files: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """The best `limit` chunks for a query: its `vector` (the model's) and its text.
+        """The best `limit` chunks for a query: its `vector` (the model's) and its text, ranked
+        by Qdrant in one request (core/index/ranking.py).
 
-        `hybrid` (default) fuses the dense ranking and the BM25 ranking of the query's words by
-        reciprocal rank (OSMOSE_FUSION_K, OSMOSE_SPARSE_WEIGHT); `dense` or `sparse` return one
-        ranking alone (benchmarks). A phrase in double quotes in `query` must occur, words in
-        that order (case and accents aside), in every result; a chunk that holds the whole
-        query word for word (3 words or more) comes first. Without `query`: dense only.
+        `hybrid` (default) scores cosine + w(q) x BM25 / best BM25 (+1 for a chunk holding the
+        whole query word for word); `dense` or `sparse` rank by one list alone (benchmarks). A
+        phrase in double quotes must occur, words in that order (case and accents aside), in
+        every result. `documents` / `files` keep the results to those. Without `query`: dense.
         """
         if mode not in SEARCH_MODES:
             raise ValueError(f"search mode {mode!r}: expected one of {', '.join(SEARCH_MODES)}")
         parsed = parse_query(query)
-        sparse = query_vector(parsed.text) if mode != "dense" else query_vector("")
-        candidates = max(limit, MIN_CANDIDATES) if mode == "hybrid" else limit
-        verbatim = (
-            parsed.text
-            if mode == "hybrid" and len(tokenize(parsed.text)) >= MIN_VERBATIM_TOKENS
-            else None
-        )
-        found = self.engine.query(vector.tolist(), sparse, candidates, parsed.phrases, verbatim)
-        if mode == "dense" or (mode == "hybrid" and not found.sparse):
-            ranked = [(f, f.score) for f in found.dense]
-        elif mode == "sparse":
-            ranked = [(f, f.score) for f in found.sparse]
+        sparse = query_vector(parsed.text)
+        where = SearchRequest(limit, phrases=parsed.phrases, documents=documents, files=files)
+        if mode == "sparse":
+            found = self.engine.search(replace(where, sparse=sparse))
+        elif mode == "dense" or not sparse:
+            found = self.engine.search(replace(where, dense=vector.tolist()))
         else:
-            by_id = {f.id: f for f in [*found.verbatim, *found.sparse, *found.dense]}
-            fused = reciprocal_rank_fusion(  # BM25 first: it wins ties (a code, a name)
-                [[f.id for f in found.sparse], [f.id for f in found.dense]],
-                k=self.location.fusion_k,
-                weights=[self.location.sparse_weight, 1.0],
+            found = self._hybrid(vector, parsed.text, sparse, where)
+        return [_hit(f) for f in found]
+
+    def _hybrid(
+        self, vector: np.ndarray, text: str, sparse: SparseTerms, where: SearchRequest
+    ) -> list[Found]:
+        best = self.engine.search(replace(where, limit=2, sparse=sparse))
+        if not best:
+            return self.engine.search(replace(where, dense=vector.tolist()))
+        words = dict.fromkeys(tokenize(text))
+        weight = lexical_weight(
+            {word: self.engine.document_frequency(word) for word in words},
+            self.engine.count(),
+            [f.payload.get("text", "") for f in best],
+        )
+        return self.engine.search(
+            replace(
+                where,
+                dense=vector.tolist(),
+                sparse=sparse,
+                lexical_multiplier=weight / best[0].score if best[0].score > 0 else 0.0,
+                verbatim=text if len(words) >= MIN_VERBATIM_WORDS else None,
+                depth=max(CANDIDATES, where.limit),
             )
-            ranked = [(by_id[pid], score) for pid, score in fused]
-        if mode == "hybrid" and found.verbatim:
-            ranked = _verbatim_first(found.verbatim, ranked)
-        return [_hit(f, score) for f, score in ranked[:limit]]
-
-
-def _verbatim_first(
-    verbatim: list[Found], ranked: list[tuple[Found, float]]
-) -> list[tuple[Found, float]]:
-    """The chunks that hold the whole query word for word (case, accents and punctuation aside:
-    the engine's phrase match) first, in fused order (then any the fused lists missed): a line
-    copied from a deck finds that deck, even among decks that repeat the same sentences with
-    other figures."""
-    ids = {f.id for f in verbatim}
-    fused = {f.id for f, _ in ranked}
-    return [
-        *(pair for pair in ranked if pair[0].id in ids),
-        *((f, 0.0) for f in verbatim if f.id not in fused),
-        *(pair for pair in ranked if pair[0].id not in ids),
-    ]
+        )
 
 
 def chunk_payload(doc: DocumentPoints, chunk: Chunk, model: str) -> dict[str, Any]:
@@ -384,7 +372,7 @@ def chunk_payload(doc: DocumentPoints, chunk: Chunk, model: str) -> dict[str, An
     }
 
 
-def _hit(found: Found, score: float) -> Hit:
+def _hit(found: Found) -> Hit:
     p = found.payload
     return Hit(
         document=p["document"],
@@ -392,6 +380,6 @@ def _hit(found: Found, score: float) -> Hit:
         first_slide=p["first_slide"],
         last_slide=p["last_slide"],
         title=p["title"],
-        score=float(score),
+        score=found.score,
         text=p["text"],
     )
