@@ -126,17 +126,11 @@ def _progress_of_batch(keys) -> None:
 
 
 def _search(args, settings: Settings) -> int:
-    from osmose_dagster.core.index import index_location, open_index
+    from osmose_dagster.core.search import search
 
-    query = args.query.strip()
-    if query == "-":
+    if args.query.strip() == "-":
         return _search_lines(args, settings)
-    if not query:
-        raise UsageError('search: the query is empty; say what to look for: osmose search "QUERY"')
-    embedder = _query_embedder(settings)
-    vector = embedder.embed_queries([query])[0]
-    with open_index(index_location(settings)) as index:
-        hits = index.search(vector, args.limit, query)
+    hits = search(args.query, args.limit, settings=settings)
     results = [_hit_row(hit) for hit in hits]
     if args.json:
         _print_json({"results": results})
@@ -145,7 +139,7 @@ def _search(args, settings: Settings) -> int:
     else:
         table = [
             {
-                "score": f"{hit.score:.4f}",
+                "score": f"{hit.score:.3f}",
                 "document": hit.document,
                 "slides": f"{hit.first_slide}-{hit.last_slide}",
                 "title": hit.title[:40],
@@ -178,6 +172,7 @@ def _search_lines(args, settings: Settings) -> int:
 
     from osmose_dagster.cli.search_lines import query_lines
     from osmose_dagster.core.index import index_location, open_index
+    from osmose_dagster.core.search import check_query, search_in
 
     embedder = _query_embedder(settings)
     location = index_location(settings)
@@ -185,13 +180,15 @@ def _search_lines(args, settings: Settings) -> int:
         index = None
         for line, another_waiting in query_lines(sys.stdin):
             query = line.strip()
-            if not query:
-                row: dict = {"query": line, "error": "the query is empty"}
+            try:
+                check_query(query)
+            except UsageError as error:
+                why = "the query is empty" if not query else str(error).removeprefix("search: ")
+                row: dict = {"query": line, "error": why}
             else:
                 if index is None:
                     index = held.enter_context(open_index(location))
-                vector = embedder.embed_queries([query])[0]
-                hits = index.search(vector, args.limit, query)
+                hits = search_in(index, embedder, query, args.limit)
                 row = {"query": query, "results": [_hit_row(hit) for hit in hits]}
             print(json.dumps(row, ensure_ascii=False), flush=True)
             if not another_waiting and index is not None:
@@ -312,9 +309,9 @@ def _remove(args, settings: Settings) -> int:
 
 def _query_embedder(settings: Settings):
     """The deployment's model for a query or a one-off command: no compute slot for so little."""
-    from osmose_dagster.core.model.embed import load_embedder
+    from osmose_dagster.core.search import query_embedder
 
-    return load_embedder(settings.model, settings.device, settings.batch_size)
+    return query_embedder(settings)
 
 
 def _progress(message: str) -> None:

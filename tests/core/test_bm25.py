@@ -59,3 +59,20 @@ def test_quoted_phrases_are_parsed_from_straight_and_typographic_quotes():
     assert parsed.phrases == ("outlet pressure", "vent fort", "Ziel null")
     assert parsed.text == "pump outlet pressure fault vent fort Ziel null"
     assert parse_query('an "unbalanced quote').phrases == ()
+
+
+def test_chinese_and_japanese_give_pairs_of_characters_and_other_scripts_keep_their_marks():
+    assert tokenize("ゾルゲと尾崎、淡々と最期") == [
+        *["ゾル", "ルゲ", "ゲと", "と尾", "尾崎"],
+        *["淡々", "々と", "と最", "最期"],
+    ]
+    assert tokenize("GPU用2024年") == ["gpu", "用", "2024", "年"]
+    # The tatweel stretching an Arabic word is not part of it; the hamza is.
+    assert tokenize("الجـزائر") == tokenize("الجزائر") == ["الجزائر"]
+    assert tokenize("Ελληνικά Ωμέγα") == ["ελληνικά", "ωμέγα"]  # as Qdrant's ascii folding
+
+
+def test_a_quoted_phrase_without_a_word_is_searched_as_free_text():
+    parsed = parse_query('"*" quota per team')
+    assert parsed.phrases == ()
+    assert parsed.text == "* quota per team"

@@ -6,8 +6,9 @@ sparse vector), from the collection's own document frequencies, so a vector neve
 rewriting when the library grows. A query vector holds each of its terms once, with weight 1:
 its score against a chunk is then exactly BM25.
 
-Tokens: Unicode words, case-folded, accents folded (é -> e, ü -> u, ß -> ss), of 2 to 40
-characters, and single digits ("2 %" and "3 %" differ). No stemming and no stop words: the decks are English, French and German, and a
+Tokens: Unicode words, case-folded, accents of Latin letters folded (é -> e, ü -> u, ß -> ss),
+of 2 to 40 characters, and single digits ("2 %" and "3 %" differ); Chinese and Japanese as pairs
+of characters (they are written without spaces). No stemming and no stop words: the decks are English, French and German, and a
 language-specific list would make another language's words unfindable; IDF already gives
 words that occur everywhere ("the", "la", "der") almost no weight. Term ids are the first
 4 bytes of a BLAKE2b hash of the token, so they are stable across processes and machines.
@@ -33,6 +34,13 @@ MIN_VERBATIM_TOKENS = 3
 MIN_TOKEN, MAX_TOKEN = 2, 40
 
 _WORD = re.compile(r"[^\W_]+")
+_STRETCH = {"\u0640", "\u200c", "\u200d"}  # Arabic tatweel, zero-width (non-)joiner
+# Han, Hiragana, Katakana (and their halfwidth forms), Hangul syllables: written without spaces.
+_CJK_CHARS = (
+    "\u3005-\u3007\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f\uac00-\ud7af"
+)
+_CJK = re.compile(f"[{_CJK_CHARS}]")
+_CJK_RUN = re.compile(f"[{_CJK_CHARS}]+|[^{_CJK_CHARS}]+")
 
 
 @dataclass(frozen=True)
@@ -47,13 +55,39 @@ class SparseTerms:
 
 
 def tokenize(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return [
-        t
-        for t in _WORD.findall(folded)
-        if MIN_TOKEN <= len(t) <= MAX_TOKEN or (len(t) == 1 and t.isdigit())
-    ]
+    tokens = []
+    for word in _WORD.findall(_folded(text)):
+        if _CJK.search(word):
+            tokens += _cjk_pieces(word)
+        elif MIN_TOKEN <= len(word) <= MAX_TOKEN or (len(word) == 1 and word.isdigit()):
+            tokens.append(word)
+    return tokens
+
+
+def _folded(text: str) -> str:
+    """Case folded (ß as ss); accents dropped from Latin letters only (é -> e), so that the
+    marks that make another letter in other scripts stay (Japanese ゲ is not ケ, Arabic ئ is not
+    ي); the Arabic tatweel that stretches a word for layout (الجـزائر) removed."""
+    out = []
+    for char in unicodedata.normalize("NFC", text.casefold()):
+        if char in _STRETCH:
+            continue
+        base = unicodedata.normalize("NFKD", char)
+        out.append(base[0] if base[0].isascii() and len(base) > 1 else char)
+    return "".join(out)
+
+
+def _cjk_pieces(word: str) -> list[str]:
+    """Chinese and Japanese are written without spaces: a run of their characters gives its
+    overlapping pairs (尾崎の最期: 尾崎, 崎の, の最, 最期), so a query of any two or more of them
+    in a row matches; other characters of the run (digits, Latin) stay words."""
+    pieces: list[str] = []
+    for run in _CJK_RUN.findall(word):
+        if _CJK.match(run):
+            pieces += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+        elif MIN_TOKEN <= len(run) <= MAX_TOKEN or run.isdigit():
+            pieces.append(run)
+    return pieces
 
 
 def term_id(token: str) -> int:

@@ -42,6 +42,7 @@ from osmose_dagster.core.settings import (
 POINT_NAMESPACE = uuid.UUID("4f1c2b6e-8a53-4d0e-9c47-6b1d2f0e7a35")
 DEFAULT_CONNECT_ATTEMPTS = DEFAULT_QDRANT_RETRIES + 1  # a Qdrant server: the first try + retries
 SEARCH_MODES = ("hybrid", "dense", "sparse")
+FREQUENCY_BY_SEARCH = 1000
 
 
 def collection_name_for(model: str) -> str:
@@ -334,6 +335,16 @@ class VectorIndex:
             found = self._hybrid(vector, parsed.text, sparse, where)
         return [_hit(f) for f in found]
 
+    def _frequency(self, word: str, held: bool) -> int:
+        """How many points hold `word`: counted on the `text` index, or, for a word that index
+        splits otherwise (Chinese and Japanese pairs, Arabic without its stretching) but a best
+        hit holds, by its BM25 list (at most FREQUENCY_BY_SEARCH)."""
+        frequency = self.engine.document_frequency(word)
+        if frequency == 0 and held:
+            request = SearchRequest(FREQUENCY_BY_SEARCH, sparse=query_vector(word))
+            frequency = len(self.engine.search(request))
+        return frequency
+
     def _hybrid(
         self, vector: np.ndarray, text: str, sparse: SparseTerms, where: SearchRequest
     ) -> list[Found]:
@@ -341,10 +352,12 @@ class VectorIndex:
         if not best:
             return self.engine.search(replace(where, dense=vector.tolist()))
         words = dict.fromkeys(tokenize(text))
+        texts = [f.payload.get("text", "") for f in best]
+        held = set(tokenize(" ".join(texts)))
         weight = lexical_weight(
-            {word: self.engine.document_frequency(word) for word in words},
+            {word: self._frequency(word, word in held) for word in words},
             self.engine.count(),
-            [f.payload.get("text", "") for f in best],
+            texts,
         )
         return self.engine.search(
             replace(
