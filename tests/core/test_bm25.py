@@ -67,6 +67,7 @@ def test_chinese_and_japanese_give_pairs_of_characters_and_other_scripts_keep_th
         *["淡々", "々と", "と最", "最期"],
     ]
     assert tokenize("GPU用2024年") == ["gpu", "用", "2024", "年"]
+    assert tokenize("（ＧＨＱ） ﬁnance ｶﾀｶﾅ") == ["ghq", "finance", "カタ", "タカ", "カナ"]
     # The tatweel stretching an Arabic word is not part of it; the hamza is.
     assert tokenize("الجـزائر") == tokenize("الجزائر") == ["الجزائر"]
     assert tokenize("Ελληνικά Ωμέγα") == ["ελληνικά", "ωμέγα"]  # as Qdrant's ascii folding

@@ -72,8 +72,10 @@ def _folded(text: str) -> str:
     for char in unicodedata.normalize("NFC", text.casefold()):
         if char in _STRETCH:
             continue
-        base = unicodedata.normalize("NFKD", char)
-        out.append(base[0] if base[0].isascii() and len(base) > 1 else char)
+        parts = unicodedata.normalize("NFKD", char)
+        bare = "".join(part for part in parts if not unicodedata.combining(part))
+        # é -> e, ﬁ -> fi, fullwidth Ｇ -> g; anything else in its composed compatibility form
+        out.append(bare if bare.isascii() else unicodedata.normalize("NFKC", char))
     return "".join(out)
 
 
