@@ -28,9 +28,6 @@ B = 0.75  # length normalisation
 # tokens over the 96-deck library of bench/retrieval_eval.py (2,118 chunks: mean 128, median 126;
 # a chunk is at most the model's 256 word pieces).
 AVG_LEN = 128.0
-# A query of at least this many tokens found word for word in a chunk (a line copied from a deck)
-# puts that chunk first (`VectorIndex.search`).
-MIN_VERBATIM_TOKENS = 3
 MIN_TOKEN, MAX_TOKEN = 2, 40
 
 _WORD = re.compile(r"[^\W_]+")
