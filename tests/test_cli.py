@@ -167,6 +167,14 @@ def test_an_empty_search_is_a_usage_error(tmp_path, query):
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("query", ["???", "-- !! --", '"*"'])
+def test_a_search_with_nothing_to_search_for_says_so(tmp_path, query):
+    done = osmose(tmp_path, "search", query)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "no letters or digits" in done.stderr and query in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("make", ["encrypted", "not a deck", "missing"])
 def test_extract_on_bad_input_is_one_line_naming_the_file_and_cause(tmp_path, make):
     if make == "encrypted":
