@@ -15,7 +15,9 @@ from osmose_dagster.core.records import ExtractedDeck, SegmentedDeck
 # 2: chunk vectors pooled from their slides' vectors
 # 3: extraction changed what is indexed: chart values and every chart type, comments, alt text,
 #    typed footer/date text (once per deck), reading order by rows, off-slide shapes left out
-PIPELINE_VERSION = "3"
+# 4: chunking leaves no fragment alone: each piece of a split slide starts with the slide's title,
+#    a short line or slide beside full neighbours shares a piece with one of them
+PIPELINE_VERSION = "4"
 
 
 def segment_deck(deck: ExtractedDeck, embedder: Embedder, *, penalty: float) -> SegmentedDeck:
