@@ -62,7 +62,9 @@ def embed_chunks(
 
     A chunk's vector is the mean of its parts' vectors, weighted by their length in characters,
     normalized. Its parts are the slide texts segmentation already embedded in this process, so no
-    word is encoded twice (only a piece of a slide too long for the model is new). Encoding each
+    word is encoded twice (only the pieces of a split slide are new: a slide too long for the
+    model, or one split to give a short neighbour company; each piece repeats the slide's title,
+    chunk_segments in segment.py). Encoding each
     chunk whole instead added a third to the encoding time and ranked no better: on the judged
     queries of bench/retrieval_eval.py, MRR@10 0.751 pooled against 0.713 encoded.
     """
