@@ -14,8 +14,8 @@ import pytest
 from osmose_dagster.cli.samples import SAMPLE_DECKS, DeckSpec, write_sample_decks
 from osmose_dagster.core.extract.deck import extract_slides
 from osmose_dagster.core.model.embed import load_embedder
-from osmose_dagster.core.model.segment import chunk_segments, segment_slides
-from osmose_dagster.core.records import Segment, Slide
+from osmose_dagster.core.model.segment import MIN_PIECE_TOKENS, chunk_segments, segment_slides
+from osmose_dagster.core.records import Chunk, Segment, Slide
 from osmose_dagster.core.settings import DEFAULT_SEGMENT_PENALTY
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
@@ -253,6 +253,21 @@ def squeeze(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+def without_context(chunks: list[Chunk], titles: list[str]) -> list[str]:
+    """The chunks' parts in order, each piece after a slide's first without the slide title it
+    starts with as context."""
+    seen: set[str] = set()
+    out = []
+    for part in (part for chunk in chunks for part in chunk.part_texts()):
+        title = next((t for t in titles if part.startswith(t + "\n")), None)
+        if title in seen:
+            part = part[len(title) + 1 :]  # type: ignore[arg-type]
+        elif title is not None:
+            seen.add(title)
+        out.append(part)
+    return out
+
+
 def test_long_segments_are_cut_into_chunks_the_model_reads_whole(minilm):
     slides = long_text_slides()
     segments = [
@@ -280,10 +295,15 @@ def test_long_segments_are_cut_into_chunks_the_model_reads_whole(minilm):
     # Chunks walk through the slides in order.
     assert [c.first_slide for c in chunks] == sorted(c.first_slide for c in chunks)
 
-    # No text is dropped or repeated: all chunks in order hold every character of every slide.
-    assert squeeze("".join(c.text for c in long_chunks)) == squeeze(
+    # No text is dropped or repeated: all chunks in order hold every character of every slide,
+    # once the title each piece of a split slide carries as context is taken off again.
+    titles = [s.title for s in slides[:3]]
+    assert squeeze("".join(without_context(long_chunks, titles))) == squeeze(
         "".join(s.text for s in slides[:3])
     )
+    for chunk in long_chunks:
+        part = chunk.part_texts()[0]
+        assert any(part.startswith(title + "\n") for title in titles), part[:60]
     chunk_words = {word for c in long_chunks for word in c.text.split()}
     for slide in (slides[0], slides[2]):
         missing = [w for w in slide.text.split() if w not in chunk_words]
@@ -325,3 +345,179 @@ def test_empty_deck_has_no_segments_and_no_chunks(minilm):
         [], segments, count_tokens=minilm.count_tokens, max_tokens=minilm.max_tokens
     )
     assert chunks == []
+
+
+# --------------------------------------------------------------------------- fragments (issue 22)
+
+FINANCE_WORDS = [
+    "revenue",
+    "margin",
+    "forecast",
+    "budget",
+    "invoice",
+    "cash",
+    "accruals",
+    "receivables",
+    "payables",
+    "audit",
+    "variance",
+    "ledger",
+    "quarter",
+    "treasury",
+    "expenses",
+]
+
+
+def paragraph(words: int, seed: int = 22) -> str:
+    """One line of `words` words: sentences of eight words built from FINANCE_WORDS."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(words):
+        word = rng.choice(FINANCE_WORDS)
+        out.append(f"{word}." if i % 8 == 7 else word)
+    return " ".join(out)
+
+
+def body_of(chunk_text: str, title: str) -> str:
+    """A piece's text without the title it carries as context."""
+    assert chunk_text.startswith(title + "\n"), chunk_text[:80]
+    return chunk_text[len(title) + 1 :]
+
+
+def test_a_title_above_a_long_paragraph_is_no_point_of_its_own(embedder):
+    """The reported case: "Finance notes" over a 1,400-word paragraph gave 9 points, one of them
+    the 2-word title alone (it did not fit beside the paragraph's first piece)."""
+    title = "Finance notes"
+    text = paragraph(1400)
+    slides = [Slide(number=1, title=title, body=[text])]
+    segments = [Segment(index=0, first_slide=1, last_slide=1, title=title)]
+    chunks = chunk_segments(
+        slides, segments, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens
+    )
+
+    assert len(chunks) >= 2
+    assert all(chunk.text.strip() != title for chunk in chunks)
+    for chunk in chunks:
+        assert (chunk.first_slide, chunk.last_slide, chunk.title) == (1, 1, title)
+        assert embedder.count_tokens(chunk.text) <= embedder.max_tokens
+        # Every piece carries the slide's title as context, then a real share of the paragraph.
+        assert embedder.count_tokens(body_of(chunk.text, title)) >= MIN_PIECE_TOKENS
+        assert chunk.part_texts() == [chunk.text]
+    # The pieces hold the paragraph, every word once, in order.
+    assert " ".join(body_of(c.text, title) for c in chunks).split() == text.split()
+
+
+def chunks_of(embedder, slides: list[Slide], segments: list[Segment]) -> list[Chunk]:
+    return chunk_segments(
+        slides, segments, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens
+    )
+
+
+def test_a_short_slide_beside_a_full_one_shares_a_chunk_with_a_piece_of_it(embedder):
+    # Each short slide alone was a point of its own: it fit beside neither the full slide before
+    # it nor the one after it. The full slides are now split so that each short one has company.
+    full: list[str] = []  # lines that fill what the model reads, a few tokens short
+    for words in [12] * 40 + [1] * 40:
+        line = f"Line {len(full)}: {paragraph(words, seed=len(full))}"
+        if embedder.count_tokens("Invoice detail\n" + "\n".join(full + [line])) <= 250:
+            full.append(line)
+    slides = [
+        Slide(number=1, title="Agenda", body=["Budget review"]),
+        Slide(number=2, title="Budget detail", body=full),
+        Slide(number=3, title="Cash", body=["Cash is tight"]),
+        Slide(number=4, title="Invoice detail", body=full),
+        Slide(number=5, title="Questions?"),
+    ]
+    assert embedder.max_tokens == 254
+    for slide in (slides[1], slides[3]):
+        assert 240 < embedder.count_tokens(slide.text) <= 250
+    segments = [Segment(index=0, first_slide=1, last_slide=5, title="Budget detail")]
+    chunks = chunks_of(embedder, slides, segments)
+
+    for chunk in chunks:
+        assert embedder.count_tokens(chunk.text) <= embedder.max_tokens
+        assert embedder.count_tokens(chunk.text) >= MIN_PIECE_TOKENS, chunk.text
+        assert chunk.first_slide < chunk.last_slide, chunk  # no slide or piece alone
+    assert (chunks[0].first_slide, chunks[-1].last_slide) == (1, 5)
+    assert chunks[0].part_texts()[0] == slides[0].text
+    assert chunks[-1].part_texts()[-1] == slides[4].text
+    titles = [s.title for s in slides]
+    assert squeeze("".join(without_context(chunks, titles))) == squeeze(
+        "".join(s.text for s in slides)
+    )
+    # Every line of the full slides stays whole in one piece (cuts fall between lines).
+    texts = [chunk.text for chunk in chunks]
+    assert all(any(line in text for text in texts) for line in full)
+
+
+def test_a_short_line_between_long_ones_starts_the_next_piece(embedder):
+    # Each long line fills the piece beside the title: the short line fits beside neither.
+    title = "Notes from the review"
+    long_line = [
+        line
+        for line in (paragraph(words) for words in range(60, 250))
+        if embedder.count_tokens(line) <= 250
+    ][-1]
+    slide = Slide(number=1, title=title, body=[long_line, "See appendix", long_line])
+    short = embedder.count_tokens(title) + embedder.count_tokens("See appendix")
+    assert embedder.count_tokens(long_line) + short > embedder.max_tokens
+    assert embedder.count_tokens(long_line) + embedder.count_tokens(title) <= embedder.max_tokens
+    chunks = chunks_of(embedder, [slide], [Segment(0, 1, 1, title)])
+
+    bodies = [body_of(chunk.text, title) for chunk in chunks]
+    assert all(embedder.count_tokens(body) >= MIN_PIECE_TOKENS for body in bodies), bodies
+    assert any(body.startswith("See appendix\n") for body in bodies), bodies
+    assert "\n".join(bodies).split() == slide.text.split()[len(title.split()) :]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_segments_have_no_fragment_alone(embedder, seed):
+    """Short slides, long lines, paragraphs of every length, in any order: every chunk fits the
+    model, keeps its slide range, and holds a fragment alone only where its segment is one
+    short text; every piece of a split slide starts with its title and has text of its own."""
+    rng = random.Random(seed)
+    slides: list[Slide] = []
+    for number in range(1, rng.randint(2, 9)):
+        kind = rng.choice(["short", "lines", "paragraph", "untitled"])
+        title = f"Topic {number} {rng.choice(FINANCE_WORDS)}"
+        if kind == "short":
+            body = [paragraph(rng.randint(0, 6), seed=number)]
+        elif kind == "lines":
+            body = [paragraph(rng.randint(1, 60), seed=i) for i in range(rng.randint(1, 30))]
+        else:
+            body = [paragraph(rng.randint(100, 900), seed=number)]
+        slides.append(Slide(number, "" if kind == "untitled" else title, body))
+    cuts = sorted(rng.sample(range(2, len(slides) + 1), k=min(2, len(slides) - 1)))
+    bounds = list(zip([1] + cuts, [c - 1 for c in cuts] + [len(slides)]))
+    segments = [Segment(i, first, last, f"S{i}") for i, (first, last) in enumerate(bounds)]
+    chunks = chunks_of(embedder, slides, segments)
+
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    for segment in segments:
+        own = [c for c in chunks if c.segment == segment.index]
+        assert own and own[0].first_slide == segment.first_slide, segment
+        assert own[-1].last_slide == segment.last_slide, segment
+        for before, after in zip(own, own[1:]):
+            assert after.first_slide in (before.last_slide, before.last_slide + 1)
+        for chunk in own:
+            assert embedder.count_tokens(chunk.text) <= embedder.max_tokens
+            if len(own) > 1:
+                assert embedder.count_tokens(chunk.text) >= MIN_PIECE_TOKENS, chunk.text
+        members = slides[segment.first_slide - 1 : segment.last_slide]
+        titles = [s.title for s in members if s.title]
+        assert squeeze("".join(without_context(own, titles))) == squeeze(
+            "".join(s.text for s in members)
+        )
+    for slide in slides:
+        if embedder.count_tokens(slide.text) <= embedder.max_tokens or not slide.title:
+            continue
+        pieces = [
+            part
+            for c in chunks
+            if c.first_slide <= slide.number <= c.last_slide
+            for part in c.part_texts()
+            if part.startswith(slide.title + "\n")
+        ]
+        assert len(pieces) >= 2
+        for piece in pieces:
+            assert embedder.count_tokens(body_of(piece, slide.title)) >= MIN_PIECE_TOKENS

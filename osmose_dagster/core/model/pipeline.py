@@ -16,7 +16,8 @@ from osmose_dagster.core.records import ExtractedDeck, SegmentedDeck
 # 3: extraction changed what is indexed: chart values and every chart type, comments, alt text,
 #    typed footer/date text (once per deck), reading order by rows, off-slide shapes left out
 # 4: BM25 words: Chinese and Japanese in character pairs, Arabic without tatweel, accents folded on
-#    Latin letters only (the sparse vectors of such text change)
+#    Latin letters only; chunking leaves no fragment alone: each piece of a split slide starts
+#    with the slide's title, a short line or slide beside full neighbours shares a piece
 PIPELINE_VERSION = "4"
 
 
@@ -62,7 +63,9 @@ def embed_chunks(
 
     A chunk's vector is the mean of its parts' vectors, weighted by their length in characters,
     normalized. Its parts are the slide texts segmentation already embedded in this process, so no
-    word is encoded twice (only a piece of a slide too long for the model is new). Encoding each
+    word is encoded twice (only the pieces of a split slide are new: a slide too long for the
+    model, or one split to give a short neighbour company; each piece repeats the slide's title,
+    chunk_segments in segment.py). Encoding each
     chunk whole instead added a third to the encoding time and ranked no better: on the judged
     queries of bench/retrieval_eval.py, MRR@10 0.751 pooled against 0.713 encoded.
     """
