@@ -10,7 +10,7 @@ Rows (each measurement is a fresh process, timed from outside by bench/measure.p
   b           the project on the 230-slide deck: `osmose ingest DECK` (one Dagster run,
               execute_in_process, in a fresh OSMOSE_HOME and DAGSTER_HOME)
   c-plain     the plain script's loop over the 50 decks, model loaded once
-  c-cli       `osmose ingest` of the 50 decks: one process, one run per deck
+  c-cli       `osmose ingest` of the 50 decks: one process, one run per OSMOSE_DECKS_PER_RUN decks
   c-backfill  the runs a backfill of the 50 decks makes under BackfillPolicy.multi_run(25): one
               `dagster job execute` process per batch of 25 partitions (the partition-range tags
               the backfill daemon puts on its runs), one after the other as one compute slot
@@ -82,7 +82,7 @@ ROWS = {
     "b": ("osmose ingest (1 Dagster run), 230-slide deck", "big", "cli", "a"),
     "b-sensor": ("drop folder + sensor + daemon (1 run), 230-slide deck", "big", "sensor", "a"),
     "c-plain": ("plain script loop, model loaded once", "many", "plain", None),
-    "c-cli": ("osmose ingest: 1 process, 1 run per deck", "many", "cli", "c-plain"),
+    "c-cli": ("osmose ingest: 1 process, 1 run per batch of decks", "many", "cli", "c-plain"),
     "c-backfill": ("backfill runs: 1 process per {batch} decks", "many", "backfill", "c-plain"),
     "c-daemon-backfill": (
         "asset backfill launched by the daemon ({batch} decks per run)",
