@@ -62,7 +62,7 @@ import numpy as np
 
 from bench.plain_script import slide_texts as plain_slide_texts
 from bench.search_eval_decks import DECKS, QUESTIONS, RARE_NAMES
-from bench.workloads import write_workload
+from bench.workloads import add_bullet_slide, write_workload
 
 MODEL = "all-MiniLM-L6-v2"
 SEED = 22
@@ -171,14 +171,7 @@ def deck_bytes(title: str, subtitle: str, slides) -> bytes:
     cover.shapes.title.text = title
     cover.placeholders[1].text = subtitle
     for slide_title, bullets, notes in slides:
-        slide = prs.slides.add_slide(prs.slide_layouts[1])
-        slide.shapes.title.text = slide_title
-        body = slide.placeholders[1].text_frame
-        body.text = bullets[0]
-        for bullet in bullets[1:]:
-            body.add_paragraph().text = bullet
-        if notes:
-            slide.notes_slide.notes_text_frame.text = notes
+        add_bullet_slide(prs, slide_title, bullets, notes)
     props = prs.core_properties
     props.title = title
     props.author = props.last_modified_by = "bench/search_eval.py"

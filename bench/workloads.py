@@ -299,14 +299,7 @@ def deck_bytes(
     tables = random.Random(seed * 7919 + 1)
     words = 0
     for title, bullets, notes in generated_deck_slides(count, seed, cover):
-        slide = prs.slides.add_slide(prs.slide_layouts[1])
-        slide.shapes.title.text = title
-        body = slide.placeholders[1].text_frame
-        body.text = bullets[0]
-        for bullet in bullets[1:]:
-            body.add_paragraph().text = bullet
-        if notes:
-            slide.notes_slide.notes_text_frame.text = notes
+        slide = add_bullet_slide(prs, title, bullets, notes)
         words += (
             len(title.split()) + sum(len(b.split()) for b in bullets) + len((notes or "").split())
         )
@@ -451,3 +444,16 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def add_bullet_slide(prs, title: str, bullets: list[str], notes: str | None):
+    """A title-and-content slide: the bullets in the body, the notes (if any) as speaker notes."""
+    slide = prs.slides.add_slide(prs.slide_layouts[1])
+    slide.shapes.title.text = title
+    body = slide.placeholders[1].text_frame
+    body.text = bullets[0]
+    for bullet in bullets[1:]:
+        body.add_paragraph().text = bullet
+    if notes:
+        slide.notes_slide.notes_text_frame.text = notes
+    return slide

@@ -9,18 +9,14 @@ request bodies are checked in tests/core/test_index_server_requests.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import warnings
 
 import pytest
 
-from osmose_dagster.core.extract import extract_deck
 from osmose_dagster.core.index.server import ServerEngine
-from osmose_dagster.core.index.store import DocumentPoints, IndexLocation, VectorIndex
-from osmose_dagster.core.model import EncodeStats, embed_chunks, segment_decks
-from osmose_dagster.core.records import ExtractedDeck
-from osmose_dagster.core.settings import DEFAULT_SEGMENT_PENALTY
+from osmose_dagster.core.index.store import IndexLocation, VectorIndex
+from tests.support.indexing import document_points
 from tests.support.paths import REPO_ROOT
 
 COLLECTION = "osmose_all_minilm_l6_v2"
@@ -48,27 +44,13 @@ def documented_client_code() -> dict:
 def built(tmp_path_factory, embedder, sample_decks):
     from qdrant_client import QdrantClient
 
-    decks = {
-        path.name: ExtractedDeck(
-            path.name,
-            path.name,
-            hashlib.sha256(path.read_bytes()).hexdigest(),
-            extract_deck(path).slides,
-        )
-        for path in sample_decks.values()
-    }
-    segmented = segment_decks(decks, embedder, penalty=DEFAULT_SEGMENT_PENALTY)
-    vectors = embed_chunks(segmented, embedder, EncodeStats())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         client = QdrantClient(path=str(tmp_path_factory.mktemp("api") / "qdrant"))
     index = VectorIndex(
         ServerEngine(client, COLLECTION), IndexLocation(collection=COLLECTION, url="http://x")
     )
-    index.replace_documents(
-        [DocumentPoints(k, k, d.chunks, vectors[k]) for k, d in segmented.items()],
-        "all-MiniLM-L6-v2",
-    )
+    index.replace_documents(document_points(sample_decks.values(), embedder), "all-MiniLM-L6-v2")
     yield client, index
     client.close()
 

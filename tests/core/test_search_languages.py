@@ -4,15 +4,10 @@ languages, extracted, segmented, embedded and indexed by the project's own code 
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
-from osmose_dagster.core.extract import extract_deck
-from osmose_dagster.core.index import DocumentPoints, IndexLocation, open_index
-from osmose_dagster.core.model import EncodeStats, embed_chunks, segment_decks
-from osmose_dagster.core.records import ExtractedDeck
-from osmose_dagster.core.settings import DEFAULT_SEGMENT_PENALTY
+from osmose_dagster.core.index import IndexLocation, open_index
+from tests.support.indexing import document_points
 from tests.support.paths import CORPUS
 
 JAPANESE = "apache__poi__with_japanese.pptx"  # "ゾルゲと尾崎、淡々と最期" on slide 1
@@ -27,22 +22,9 @@ OTHERS = [
 def index(tmp_path_factory, embedder, sample_decks):
     paths = [CORPUS / JAPANESE, CORPUS / ARABIC, *sample_decks.values()]
     paths += [CORPUS / name for name in OTHERS]
-    decks = {
-        path.name: ExtractedDeck(
-            path.name,
-            path.name,
-            hashlib.sha256(path.read_bytes()).hexdigest(),
-            extract_deck(path).slides,
-        )
-        for path in paths
-    }
-    segmented = segment_decks(decks, embedder, penalty=DEFAULT_SEGMENT_PENALTY)
-    vectors = embed_chunks(segmented, embedder, EncodeStats())
     location = IndexLocation(collection="c", path=tmp_path_factory.mktemp("lang") / "qdrant")
     with open_index(location) as index:
-        index.replace_documents(
-            [DocumentPoints(k, k, d.chunks, vectors[k]) for k, d in segmented.items()], "m"
-        )
+        index.replace_documents(document_points(paths, embedder), "m")
     return location
 
 
