@@ -166,6 +166,9 @@ def test_a_server_gets_the_same_hybrid_points_and_queries_as_the_embedded_engine
         if path.endswith("/points/count") and body.get("filter")
     ]
     assert counted == ["pump", "uberdruck", "am", "auslass"]
+    # The number of points: Qdrant's estimate, not a full count.
+    (total,) = [b for m, path, b in sent if path.endswith("/points/count") and not b.get("filter")]
+    assert total["exact"] is False
 
     # One request ranks: both lists prefetched deep, the score formula of core/index/ranking.py.
     dense, sparse = final["prefetch"]

@@ -290,6 +290,11 @@ class EdgeEngine:
         )
         return [Found(str(p.id), float(p.score), dict(p.payload or {})) for p in points]
 
+    def size(self) -> int:
+        import qdrant_edge as edge
+
+        return int(self._loaded().count(edge.CountRequest(exact=False))) if self.exists() else 0
+
     def document_frequency(self, word: str) -> int:
         import qdrant_edge as edge
 

@@ -80,6 +80,10 @@ class IndexEngine(Protocol):
         """At most `request.limit` points, best first, with their payloads and scores."""
         ...
 
+    def size(self) -> int:
+        """About how many points there are (Qdrant's estimate: no full count)."""
+        ...
+
     def document_frequency(self, word: str) -> int:
         """How many points' text holds `word` (by the `text` index's tokenizer)."""
         ...

@@ -136,6 +136,9 @@ class ServerEngine:
         response = self.client.query_points(self.collection, **query_arguments(request))
         return [Found(str(p.id), float(p.score), dict(p.payload or {})) for p in response.points]
 
+    def size(self) -> int:
+        return self.client.count(self.collection, exact=False).count if self.exists() else 0
+
     def document_frequency(self, word: str) -> int:
         from qdrant_client import models
 

@@ -356,7 +356,7 @@ class VectorIndex:
         held = set(tokenize(" ".join(texts)))
         weight = lexical_weight(
             {word: self._frequency(word, word in held) for word in words},
-            self.engine.count(),
+            self.engine.size(),  # an estimate: exact counting costs 10 ms at 100,000 points
             texts,
         )
         return self.engine.search(
