@@ -16,6 +16,7 @@ words that occur everywhere ("the", "la", "der") almost no weight. Term ids are 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -65,15 +66,22 @@ def _folded(text: str) -> str:
     """Case folded (ß as ss); accents dropped from Latin letters only (é -> e), so that the
     marks that make another letter in other scripts stay (Japanese ゲ is not ケ, Arabic ئ is not
     ي); the Arabic tatweel that stretches a word for layout (الجـزائر) removed."""
-    out = []
-    for char in unicodedata.normalize("NFC", text.casefold()):
-        if char in _STRETCH:
-            continue
-        parts = unicodedata.normalize("NFKD", char)
-        bare = "".join(part for part in parts if not unicodedata.combining(part))
-        # é -> e, ﬁ -> fi, fullwidth Ｇ -> g; anything else in its composed compatibility form
-        out.append(bare if bare.isascii() else unicodedata.normalize("NFKC", char))
-    return "".join(out)
+    text = text.casefold()
+    if text.isascii():
+        return text
+    return "".join(_fold_char(char) for char in unicodedata.normalize("NFC", text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    if char.isascii():
+        return char
+    if char in _STRETCH:
+        return ""
+    parts = unicodedata.normalize("NFKD", char)
+    bare = "".join(part for part in parts if not unicodedata.combining(part))
+    # é -> e, ﬁ -> fi, fullwidth Ｇ -> g; anything else in its composed compatibility form
+    return bare if bare.isascii() else unicodedata.normalize("NFKC", char)
 
 
 def _cjk_pieces(word: str) -> list[str]:
