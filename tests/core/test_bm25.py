@@ -1,4 +1,4 @@
-"""The BM25 vectors, query parsing and fusion that both engines share."""
+"""The BM25 vectors and the query parsing that both engines share."""
 
 from __future__ import annotations
 
