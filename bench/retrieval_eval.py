@@ -9,7 +9,7 @@ Default (`bench/retrieval_library.py` does the work): the library is every deck 
 the 50 decks of the `many` workload (bench/workloads.py), indexed by the project's own code
 (segmentation, pooled chunk vectors, `VectorIndex.replace_documents` into a Qdrant Edge shard)
 and searched with `VectorIndex.search` in its three modes (dense, sparse = BM25 alone, hybrid =
-the two fused). Query sets: the judged questions below (semantic; answered by the chunk of the
+the project's ranking, core/index/ranking.py). Query sets: the judged questions below (semantic; answered by the chunk of the
 deck holding the judged slide), and known-item queries made from the decks nobody wrote the
 search for (the corpus and the workloads; answered by any chunk of the right deck): a line of a
 deck (4 to 24 words, found in no other deck), and two rare words of a deck (words in that deck
