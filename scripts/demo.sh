@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the embedded defaults: write the sample decks, ingest them through Dagster
-# (one run per deck, recorded in the Dagster instance), then answer a search.
+# (one run for the batch, recorded in the Dagster instance), then answer a search.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
