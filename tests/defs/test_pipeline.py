@@ -18,6 +18,7 @@ from osmose_dagster.core.model.embed import forget_recent_vectors
 from osmose_dagster.core.ops.dagster_names import SPLIT_FROM_TAG
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.definitions import build_definitions
+from tests.support.indexing import write_deck
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 
@@ -195,22 +196,12 @@ def test_reingesting_an_unchanged_deck_changes_nothing(ingested):
         assert index.point_ids(key) == before
 
 
-def _write_deck(path: Path, slides: list[tuple[str, str]]) -> Path:
-    deck = Presentation()
-    for title, body in slides:
-        slide = deck.slides.add_slide(deck.slide_layouts[1])
-        slide.shapes.title.text = title
-        slide.placeholders[1].text = body
-    deck.save(path)
-    return path
-
-
 def test_changed_deck_replaces_its_points_and_removal_deletes_them(
     osmose_home, tmp_path, sample_decks
 ):
     settings = Settings.from_env()
     other = add_to_inbox(settings.inbox, sample_decks["quarterly_review_en.pptx"])
-    deck = _write_deck(
+    deck = write_deck(
         tmp_path / "roadmap.pptx",
         [("Volcano monitoring", "Seismometers record tremors under the Etna crater every second.")],
     )
@@ -220,9 +211,7 @@ def test_changed_deck_replaces_its_points_and_removal_deletes_them(
         old_ids = index.point_ids(key)
         other_ids = index.point_ids(other)
 
-    _write_deck(
-        deck, [("Sourdough baking", "Feed the starter with rye flour twelve hours before.")]
-    )
+    write_deck(deck, [("Sourdough baking", "Feed the starter with rye flour twelve hours before.")])
     add_to_inbox(settings.inbox, deck)
     (changed,) = materialize_documents([key], settings)
     assert changed.success

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from dagster import AddDynamicPartitionsRequest, DagsterEventType, instance_for_test
-from pptx import Presentation
 
 from osmose_dagster.core.inbox import add_to_inbox
 from osmose_dagster.core.index import index_location, open_index
@@ -23,6 +22,7 @@ from osmose_dagster.core.settings import Settings
 from osmose_dagster.definitions import build_definitions
 from osmose_dagster.defs.jobs import ingest_documents
 from osmose_dagster.defs.partitions import DOCUMENTS
+from tests.support.indexing import write_deck
 from tests.support.sensor_ticks import SensorTicks
 
 SLIDES = [
@@ -32,13 +32,7 @@ SLIDES = [
 
 
 def small_deck(path: Path) -> Path:
-    deck = Presentation()
-    for title, body in SLIDES:
-        slide = deck.slides.add_slide(deck.slide_layouts[1])
-        slide.shapes.title.text = title
-        slide.placeholders[1].text = body
-    deck.save(path)
-    return path
+    return write_deck(path, SLIDES)
 
 
 def test_the_declared_assets_are_the_names_the_rest_of_the_project_uses(osmose_home):

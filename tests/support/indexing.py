@@ -28,3 +28,16 @@ def document_points(paths: Iterable[Path], embedder) -> list[DocumentPoints]:
     segmented = segment_decks(decks, embedder, penalty=DEFAULT_SEGMENT_PENALTY)
     vectors = embed_chunks(segmented, embedder, EncodeStats())
     return [DocumentPoints(k, k, deck.chunks, vectors[k]) for k, deck in segmented.items()]
+
+
+def write_deck(path: Path, slides: list[tuple[str, str]]) -> Path:
+    """A small real deck: one title-and-content slide per (title, body)."""
+    from pptx import Presentation
+
+    deck = Presentation()
+    for title, body in slides:
+        slide = deck.slides.add_slide(deck.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text = body
+    deck.save(path)
+    return path
