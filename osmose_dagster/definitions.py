@@ -6,6 +6,7 @@ and sentence-transformers are imported only when a run first embeds (see core/mo
 
 from dagster import Definitions, in_process_executor
 
+from osmose_dagster.core.inbox import ensure_inbox
 from osmose_dagster.core.settings import Settings
 from osmose_dagster.defs.assets import build_document_assets
 from osmose_dagster.defs.automation import scheduled_reindex
@@ -20,6 +21,7 @@ from osmose_dagster.defs.sensors import build_inbox_sensor
 def build_definitions(settings: Settings | None = None) -> Definitions:
     """Definitions for one configuration (the environment's by default)."""
     settings = settings or Settings.from_env()
+    ensure_inbox(settings.inbox)  # the drop folder, there from the first start
     return Definitions(
         assets=build_document_assets(settings),
         jobs=[ingest_documents],

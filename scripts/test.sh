@@ -39,7 +39,7 @@ $bin/mypy
 # `dg check defs` loads the code location as Dagster's tools do, from a throwaway instance.
 check_home="$(mktemp -d)"
 trap 'rm -rf "$check_home"' EXIT
-cp dagster.yaml "$check_home/"
+cp osmose_dagster/instance/dagster.yaml "$check_home/"
 OSMOSE_HOME="$check_home" DAGSTER_HOME="$check_home" VIRTUAL_ENV="$venv" \
   $bin/dg check defs >"$check_home/dg.log" 2>&1 || { cat "$check_home/dg.log" >&2; exit 1; }
 echo "ruff, mypy and dg check defs: clean" >&2

@@ -8,7 +8,7 @@ deck fails only itself.
 from __future__ import annotations
 
 import os
-import shutil
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,6 @@ from osmose_dagster.defs.run_results import (
 
 REMOVED_IN_FLIGHT = "removed from the inbox while its run was in flight; nothing was indexed"
 CHANGED_IN_FLIGHT = "removed or replaced in the inbox while its run was in flight; not indexed"
-PROJECT_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 # A failed run is reported by the caller in one line; Dagster's console logger would add a stack
 # trace on stderr for every failed step (the run's event log keeps everything either way).
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -52,13 +51,16 @@ class DocumentOutcome:
 
 
 def ensure_dagster_home(settings: Settings) -> Path:
-    """DAGSTER_HOME as set, or a private one under OSMOSE_HOME (with the project's dagster.yaml).
+    """DAGSTER_HOME as set, or a private one under OSMOSE_HOME (its dagster.yaml a link to
+    osmose's local one; see instance/home.py).
 
     Dagster itself reads DAGSTER_HOME from the environment, so it is set for this process."""
+    from osmose_dagster.instance.home import prepare_dagster_home
+
     home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists() and PROJECT_DAGSTER_YAML.exists():
-        shutil.copyfile(PROJECT_DAGSTER_YAML, home / "dagster.yaml")
+    note = prepare_dagster_home(home)
+    if note and settings.dagster_home_override is None:  # a DAGSTER_HOME set on purpose is theirs
+        print(f"note: {note}", file=sys.stderr)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -83,7 +83,7 @@ def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
         body: Callable[..., Any],
         kind: str,
         model_dependent: bool = False,
-        check: str = "",
+        check: tuple[str, str] | None = None,  # (name, description)
     ) -> AssetsDefinition:
         # Inputs are wired by parameter name, so each body's name is its asset's.
         assert body.__name__ == name, (body.__name__, name)
@@ -95,16 +95,38 @@ def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
             backfill_policy=batched,
             code_version=version if model_dependent else None,
             automation_condition=reindex if model_dependent else None,
-            check_specs=[AssetCheckSpec(check, asset=name)] if check else None,
+            check_specs=[AssetCheckSpec(check[0], asset=name, description=check[1])]
+            if check
+            else None,
         )(body)
 
     return [
         declare(RAW_DOCUMENTS, raw_documents, "file"),
         declare(EXTRACTED_SLIDES, extracted_slides, "pptx"),
         declare(TOPIC_SEGMENTS, topic_segments, "pytorch", model_dependent=True),
-        declare(EMBEDDINGS, embeddings, "pytorch", model_dependent=True, check="vectors_are_valid"),
         declare(
-            QDRANT_INDEX, qdrant_index, "qdrant", model_dependent=True, check="points_match_chunks"
+            EMBEDDINGS,
+            embeddings,
+            "pytorch",
+            model_dependent=True,
+            check=(
+                "vectors_are_valid",
+                "Every chunk's vector has the model's dimension and holds no NaN or infinity "
+                "(such a vector would rank at random); the problems and the dimension are in "
+                "its metadata.",
+            ),
+        ),
+        declare(
+            QDRANT_INDEX,
+            qdrant_index,
+            "qdrant",
+            model_dependent=True,
+            check=(
+                "points_match_chunks",
+                "After the write, the index holds as many points of each document as it has "
+                "chunks (none missing, none left from an older version); lists the documents "
+                "that do not match.",
+            ),
         ),
     ]
 

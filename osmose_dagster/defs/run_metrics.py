@@ -84,6 +84,7 @@ def build_run_metrics_sensors(settings: Settings) -> list[SensorDefinition]:
             folder,
             RunFigures(
                 slot=run.tags.get(SLOT_TAG, "none"),
+                launched_by=run.tags.get(LAUNCHED_BY_TAG, "none"),
                 device=str(segments.get("device", "")),
                 model=str(segments.get("model", settings.model)),
                 documents=int(extracted.get("documents", 1 if extracted else 0)),

@@ -17,7 +17,14 @@ from dagster import (
     sensor,
 )
 
-from osmose_dagster.core.inbox import DeckRequest, InboxCursor, TickPlan, list_inbox, plan_tick
+from osmose_dagster.core.inbox import (
+    DeckRequest,
+    InboxCursor,
+    TickPlan,
+    idle_tick_reason,
+    list_inbox,
+    plan_tick,
+)
 from osmose_dagster.core.ops import (
     TickFigures,
     compute_slots,
@@ -82,8 +89,9 @@ def _tick(
     qdrant: QdrantResource,
 ) -> SensorResult:
     cursor = InboxCursor.from_json(context.cursor)
+    listing = list_inbox(Path(inbox.path), known_keys=cursor.decks)
     plan = plan_tick(
-        list_inbox(Path(inbox.path), known_keys=cursor.decks),
+        listing,
         cursor,
         now_ns=time.time_ns(),
         stable_seconds=settings.stable_seconds,
@@ -98,9 +106,10 @@ def _tick(
             f"{MAX_RUNS_PER_TICK} runs and {HASHING_BUDGET_S:.0f} s of reading per tick)"
         )
     removed, not_removed = _delete_points(context, plan, qdrant)
+    already_indexed = [r.key for r in plan.requests if _already_indexed(context, r)]
     run_requests = _run_requests(
         context,
-        [r for r in plan.requests if not _already_indexed(context, r)],
+        [r for r in plan.requests if r.key not in already_indexed],
         decks_per_run=settings.decks_per_run,
         slots=compute_slots(settings.gpus),
     )
@@ -114,7 +123,16 @@ def _tick(
         run_requests=run_requests,
         dynamic_partitions_requests=partition_requests,
         cursor=plan.cursor_keeping(not_removed).to_json(),
-        skip_reason=None if run_requests else _summary(plan, removed),
+        skip_reason=None
+        if run_requests
+        else idle_tick_reason(
+            Path(inbox.path),
+            listing,
+            plan,
+            stable_seconds=settings.stable_seconds,
+            removed=removed,
+            already_indexed=already_indexed,
+        ),
     )
 
 
@@ -251,21 +269,6 @@ def _log_problems(context: SensorEvaluationContext, plan: TickPlan) -> None:
         context.log.warning(f"{key}: {why}")
     if plan.held_back:  # on every tick it lasts: the index and the inbox disagree meanwhile
         context.log.warning(f"removal held back: {plan.held_back}")
-
-
-def _summary(plan: TickPlan, removed: list[str]) -> str:
-    parts = [f"{len(plan.cursor.decks)} deck(s) known"]
-    if plan.held_back:
-        parts.append(f"removal held back: {plan.held_back}")
-    if plan.waiting:
-        parts.append(f"{len(plan.waiting)} waiting to hold still: {_some(plan.waiting)}")
-    if plan.deferred:
-        parts.append(f"{len(plan.deferred)} stable, left for the next tick (cap reached)")
-    if plan.touched:
-        parts.append(f"{len(plan.touched)} touched with the same content")
-    if removed:
-        parts.append(f"{len(removed)} removed")
-    return "no new or changed deck; " + "; ".join(parts)
 
 
 def _some(keys: list[str]) -> str:

@@ -9,11 +9,18 @@ from dagster._core.execution.retries import auto_reexecution_should_retry_run
 from dagster._core.execution.stats import StepEventStatus
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
 from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
+from dagster._daemon.auto_run_reexecution.event_log_consumer import (
+    DAGSTER_EVENT_TYPES as RUN_RETRY_EVENT_TYPES,
+)
+from dagster._daemon.auto_run_reexecution.event_log_consumer import (
+    _create_cursor_key as run_retry_cursor_key,
+)
 from dagster._serdes.config_class import ConfigurableClassData
 from dagster._utils.error import SerializableErrorInfo
 
 __all__ = [
     "RUN_FAILURE_REASON_TAG",
+    "RUN_RETRY_EVENT_TYPES",
     "WILL_RETRY_TAG",
     "CheckRunHealthResult",
     "ConfigurableClassData",
@@ -23,4 +30,5 @@ __all__ = [
     "StepEventStatus",
     "WorkerStatus",
     "auto_reexecution_should_retry_run",
+    "run_retry_cursor_key",
 ]

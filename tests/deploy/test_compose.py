@@ -20,6 +20,7 @@ import yaml
 
 from osmose_dagster.core.ops import compute_slots
 from osmose_dagster.core.ops.dagster_names import SLOT_TAG
+from osmose_dagster.instance.home import OSMOSE_DAGSTER_YAML
 from osmose_dagster.instance.run_launcher import device_requests_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -337,7 +338,7 @@ def test_the_qdrant_and_webserver_healthchecks_work(compose, status):
 
 def test_the_production_instance_keeps_the_local_run_queue_and_retention():
     """deploy/dagster.yaml differs from dagster.yaml in storage and launcher, not in the queue."""
-    local = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    local = yaml.safe_load((OSMOSE_DAGSTER_YAML).read_text())
     production = yaml.safe_load((REPO_ROOT / "deploy" / "dagster.yaml").read_text())
     assert production["run_coordinator"] == local["run_coordinator"]
     assert production["retention"] == local["retention"]

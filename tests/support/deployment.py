@@ -16,6 +16,7 @@ from pathlib import Path
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from osmose_dagster.core.index.store import IndexLocation, collection_name_for, open_index
+from osmose_dagster.instance.home import OSMOSE_DAGSTER_YAML
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -26,7 +27,7 @@ class Deployment:
         self.home = root / "osmose"
         self.dagster_home = self.home / "dagster"
         self.dagster_home.mkdir(parents=True)
-        shutil.copyfile(REPO_ROOT / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        shutil.copyfile(OSMOSE_DAGSTER_YAML, self.dagster_home / "dagster.yaml")
         self.inbox = self.home / "inbox"
         self.inbox.mkdir()
         self.env = {

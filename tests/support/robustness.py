@@ -44,6 +44,7 @@ from osmose_dagster.defs.run_results import (
     metadata_by_asset,
     typed_error_names,
 )
+from osmose_dagster.instance.home import OSMOSE_DAGSTER_YAML
 
 from .sensor_ticks import SensorTicks
 
@@ -172,7 +173,7 @@ class Harness:
 
     def __enter__(self) -> Harness:
         self.dagster_home.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(REPO_ROOT / "dagster.yaml", self.dagster_home / "dagster.yaml")
+        shutil.copyfile(OSMOSE_DAGSTER_YAML, self.dagster_home / "dagster.yaml")
         self.inbox.mkdir(parents=True, exist_ok=True)
         removed = [k for k in os.environ if k.startswith(("QDRANT_", "OSMOSE_"))]
         for name in {*removed, *self.env_overrides}:

@@ -6,6 +6,7 @@ key alone is enough to find the file again in any later run or backfill.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 from pathlib import Path, PurePosixPath
@@ -31,6 +32,13 @@ def document_key(inbox: Path, path: Path) -> str:
             "in partition keys; rename the file"
         )
     return relative
+
+
+def ensure_inbox(inbox: Path) -> None:
+    """Create the drop folder when it is missing, so that a new user finds it where the README
+    says. One that cannot be created is left to the sensor, whose ticks then say why."""
+    with contextlib.suppress(OSError):
+        inbox.mkdir(parents=True, exist_ok=True)
 
 
 def locate(inbox: Path, key: str) -> Path:

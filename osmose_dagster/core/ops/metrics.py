@@ -143,6 +143,7 @@ class RunFigures:
     finished_at: float
     drop_to_index_seconds: float | None = None  # slowest deck, from its drop into the inbox
     points_in_index: int | None = None
+    launched_by: str = "none"  # the run's osmose/launched_by tag: sensor, cli, ui, backfill ...
 
 
 def write_run_metrics(folder: Path, run: RunFigures) -> Path:
@@ -151,8 +152,19 @@ def write_run_metrics(folder: Path, run: RunFigures) -> Path:
     metrics = [
         Metric(
             "osmose_run_info",
-            "The last finished run of a slot: the device it encoded on and the model (value 1).",
-            [({**slot, "device": run.device or "none", "model": run.model}, 1)],
+            "The last finished run of a slot: the device it encoded on, the model and who "
+            "launched it (value 1).",
+            [
+                (
+                    {
+                        **slot,
+                        "device": run.device or "none",
+                        "model": run.model,
+                        "launched_by": run.launched_by,
+                    },
+                    1,
+                )
+            ],
         ),
         Metric(
             "osmose_run_used_cpu",
