@@ -72,7 +72,7 @@ def test_new_decks_add_partitions_and_runs_spread_over_gpu_slots(setup):
 
     seen = ticks.tick()  # first sight: a deck must hold still for one tick
     assert seen.run_requests == [] and seen.dynamic_partitions_requests == []
-    assert "3 waiting" in seen.skip_message
+    assert "3 deck(s) waiting to hold still" in seen.skip_message
 
     first = ticks.tick()
     keys = ["budget.pptx", "sales/q3.pptx", "sales/q4.PPTX"]
