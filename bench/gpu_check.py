@@ -358,7 +358,9 @@ def dagster_ingest(label: str, model: Path, decks: list[Path], root: Path, args)
     dagster_home = home / "dagster"
     inbox.mkdir(parents=True)
     dagster_home.mkdir(parents=True)
-    shutil.copyfile(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+    shutil.copyfile(
+        REPO / "osmose_dagster" / "instance" / "dagster.yaml", dagster_home / "dagster.yaml"
+    )
     keys = []
     for deck in decks:
         shutil.copyfile(deck, inbox / deck.name)

@@ -245,7 +245,10 @@ def main() -> int:
         home = Path(tempfile.mkdtemp(prefix="profile-home-"))
         try:
             (home / "dagster").mkdir()
-            shutil.copyfile(REPO / "dagster.yaml", home / "dagster" / "dagster.yaml")
+            shutil.copyfile(
+                REPO / "osmose_dagster" / "instance" / "dagster.yaml",
+                home / "dagster" / "dagster.yaml",
+            )
             env = project_env(home, args)
             reports.append(
                 profile(

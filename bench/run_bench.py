@@ -171,7 +171,9 @@ def measure_project(kind: str, decks: list[Path], folder: Path, args) -> dict:
     home = folder / "home"
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True)
-    shutil.copyfile(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+    shutil.copyfile(
+        REPO / "osmose_dagster" / "instance" / "dagster.yaml", dagster_home / "dagster.yaml"
+    )
     create_instance(dagster_home)
     env = project_env(home, args)
     calls = []
@@ -472,7 +474,12 @@ def code_version() -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    for path in sorted([*(REPO / "osmose_dagster").rglob("*.py"), REPO / "dagster.yaml"]):
+    for path in sorted(
+        [
+            *(REPO / "osmose_dagster").rglob("*.py"),
+            REPO / "osmose_dagster" / "instance" / "dagster.yaml",
+        ]
+    ):
         digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 

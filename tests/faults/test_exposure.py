@@ -4,7 +4,7 @@ Proves: `make ui` (scripts/ui.sh) binds the webserver to 127.0.0.1; every compos
 CPU override, and the two merged) publishes ports on 127.0.0.1 only, and never the code
 server's gRPC port or Postgres; services inside containers listen on 0.0.0.0, which is only
 reachable through those loopback-published ports or the compose network.
-Does not prove: what a running `dagster dev` or Docker actually binds (no process is started, no
+Does not prove: what a running `dg dev` or Docker actually binds (no process is started, no
 Docker engine here), nor anything about a reverse proxy placed in front.
 """
 
@@ -23,7 +23,7 @@ def test_the_local_ui_binds_loopback_only():
     launches = [
         line
         for line in script.splitlines()
-        if re.search(r"dagster(-webserver)?\s+dev|dagster-webserver", line)
+        if re.search(r"\b(dagster|dg)\"?\s+dev\b|dagster-webserver", line)
         and not line.lstrip().startswith("#")
     ]
     assert launches, "scripts/ui.sh starts no webserver"
