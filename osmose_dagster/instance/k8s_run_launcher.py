@@ -31,9 +31,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster import Array, DagsterRun, Field, Map, Permissive
-from dagster_k8s import K8sRunLauncher
-from dagster_k8s.container_context import K8sContainerContext
-from dagster_k8s.job import UserDefinedDagsterK8sConfig
+
+try:
+    from dagster_k8s import K8sRunLauncher
+    from dagster_k8s.container_context import K8sContainerContext
+    from dagster_k8s.job import UserDefinedDagsterK8sConfig
+except ImportError as missing:
+    raise ImportError(
+        f"GpuK8sRunLauncher needs dagster-k8s ({missing}): "
+        'pip install "osmose-dagster[k8s]", or build the image with --build-arg OSMOSE_EXTRAS=k8s'
+    ) from missing
 
 from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 from osmose_dagster.instance.gpu_runs import env_for, gpu_of, slot_of
