@@ -27,20 +27,24 @@ from pathlib import Path
 
 import kubernetes_validate
 import pytest
-from dagster._core.code_pointer import ModuleCodePointer
 from dagster._core.launcher import LaunchRunContext
-from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
 from dagster._core.test_utils import create_run_for_test, instance_for_test
 
 from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 from osmose_dagster.instance.k8s_run_launcher import GpuK8sRunLauncher, slot_k8s_config
-from tests.support.k8s import helm_documents, helm_file, kube_api_recorder, kubeconfig
+from tests.support.k8s import (
+    IMAGE,
+    helm_documents,
+    helm_file,
+    job_origin,
+    kube_api_recorder,
+    kubeconfig,
+)
 from tests.support.paths import REPO_ROOT
 
 VALUES = helm_file("dagster-values.yaml")
 LAUNCHER = VALUES["runLauncher"]["config"]["customRunLauncher"]
 SETTINGS = helm_documents("osmose-settings.yaml")[0]["data"]
-IMAGE = "registry.example.com/osmose-dagster:0.1.0"
 API_KEY = "qdrant-key-that-must-not-leak"
 # The oldest Kubernetes most clusters still run, and the newest kubernetes-validate knows.
 KUBERNETES_VERSIONS = ["1.30", kubernetes_validate.latest_version()]
@@ -61,14 +65,7 @@ def launched(tmp_path_factory) -> dict[str | None, dict]:
     plus the runs' tags, keyed by slot."""
     tmp = tmp_path_factory.mktemp("k8s")
     environ = {**SETTINGS, "QDRANT_API_KEY": API_KEY}
-    origin = JobPythonOrigin(
-        "ingest_documents",
-        RepositoryPythonOrigin(
-            executable_path=sys.executable,
-            code_pointer=ModuleCodePointer("osmose_dagster.definitions", "defs"),
-            container_image=IMAGE,  # what the code server reports (DAGSTER_CURRENT_IMAGE)
-        ),
-    )
+    origin = job_origin(IMAGE)  # the image the code server reports (DAGSTER_CURRENT_IMAGE)
     with pytest.MonkeyPatch.context() as monkeypatch, kube_api_recorder() as api:
         for name, value in environ.items():
             monkeypatch.setenv(name, value)

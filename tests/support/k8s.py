@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +23,39 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
+from dagster._core.code_pointer import ModuleCodePointer
+from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
+from dagster._core.remote_origin import (
+    GrpcServerCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
 
 from tests.support.paths import REPO_ROOT
 
 HELM = REPO_ROOT / "deploy" / "helm"
+
+
+IMAGE = "registry.example.com/osmose-dagster:0.1.0"  # the values' image
+JOB = "ingest_documents"
+
+
+def job_origin(image: str = IMAGE) -> JobPythonOrigin:
+    """Where a run's code is, as the code server reports it: its image (DAGSTER_CURRENT_IMAGE)."""
+    return JobPythonOrigin(
+        JOB,
+        RepositoryPythonOrigin(
+            executable_path=sys.executable,
+            code_pointer=ModuleCodePointer("osmose_dagster.definitions", "defs"),
+            container_image=image,
+        ),
+    )
+
+
+def remote_job_origin() -> RemoteJobOrigin:
+    """The job as the webserver and the daemon see it: in the chart's user-code deployment."""
+    location = GrpcServerCodeLocationOrigin(host="osmose", port=3030, location_name="osmose")
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), JOB)
 
 
 def helm_file(name: str) -> Any:
