@@ -88,6 +88,8 @@ def test_k8s_without_settings_the_collection_suits_one_node(tmp_path):
     ids=["consistency-above-copies", "no-shards", "not-a-number"],
 )
 def test_k8s_impossible_qdrant_settings_are_refused_when_read(environ, message):
+    """Settings a cluster would reject, or that would fail every write, fail when read, naming
+    the variable. Not proven: what a Qdrant cluster accepts beyond these."""
     with pytest.raises(ConfigError, match=message):
         Settings.from_env(environ)
 
@@ -96,7 +98,8 @@ def test_k8s_the_qdrant_values_match_what_the_pipeline_expects():
     """qdrant-values.yaml and the ConfigMap agree: 3 nodes in cluster mode, each shard's copies
     on as many nodes at most, more shards than nodes (room to add nodes), the pipeline's URL is
     the Service the chart names after the release, and the chart and the pipeline read the API
-    key from the same Secret that the run pods get."""
+    key from the same Secret that the run pods get. Read from the files: not proven that Helm
+    renders them so, nor that the Secret exists in the cluster."""
     nodes = QDRANT_VALUES["replicaCount"]
     assert nodes == 3
     assert QDRANT_VALUES["config"]["cluster"]["enabled"] is True

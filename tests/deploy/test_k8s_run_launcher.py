@@ -245,6 +245,9 @@ def test_k8s_a_run_tag_with_its_own_resources_still_gets_the_gpu(tmp_path):
 
 
 def test_k8s_a_gpu_in_the_launcher_wide_resources_is_refused(tmp_path):
+    """A GPU in the launcher's `resources` would give every run, CPU ones too, a GPU: refused when
+    the launcher is built (the daemon fails to start, saying why). Not proven: anything a
+    cluster does."""
     with kube_api_recorder() as api, pytest.raises(ValueError, match="GPU slots only"):
         GpuK8sRunLauncher(
             service_account_name="osmose-dagster",
@@ -259,7 +262,8 @@ def test_k8s_a_gpu_in_the_launcher_wide_resources_is_refused(tmp_path):
 def test_k8s_the_package_imports_without_dagster_k8s():
     """Only dagster.yaml names the Kubernetes launcher: the definitions, the command line and
     the other daemon plugins import with dagster-k8s absent (blocked in a child process), and
-    the launcher module says what is missing."""
+    the launcher module says what is missing. Not proven: an install without the extra from
+    PyPI (dagster-k8s is blocked, not uninstalled)."""
     code = (
         "import sys\n"
         "sys.modules['dagster_k8s'] = None\n"  # import dagster_k8s now raises ImportError

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,5 +94,14 @@ def recording_qdrant(hit: dict | None = None) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
+        # qdrant-client asks for the server's version from a thread of its own: let it have its
+        # answer before the server goes, or it warns later, in whichever test runs then.
+        deadline = time.monotonic() + 2.0
+        while (
+            Recorder.requests
+            and not any(method == "GET" and path == "/" for method, path, _ in Recorder.requests)
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
         httpd.shutdown()
         httpd.server_close()
