@@ -8,11 +8,14 @@
 #   CPU-only host:      --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 #                       (docker-compose.cpu.yml does this), a few GB smaller.
 #   Legacy .ppt decks:  --build-arg WITH_LIBREOFFICE=true (adds LibreOffice Impress, ~500 MB).
+#   Kubernetes:         --build-arg OSMOSE_EXTRAS=k8s (dagster-k8s, for the run launcher that
+#                       Dagster's Helm chart loads: docs/scaling.md).
 FROM python:3.11-slim
 
 ARG TORCH_SPEC="torch==2.13.0"
 ARG TORCH_INDEX_URL="https://pypi.org/simple"
 ARG WITH_LIBREOFFICE="false"
+ARG OSMOSE_EXTRAS=""
 ARG OSMOSE_UID=10001
 ARG OSMOSE_GID=10001
 
@@ -38,7 +41,7 @@ RUN pip install --index-url "$TORCH_INDEX_URL" "$TORCH_SPEC"
 WORKDIR /opt/osmose
 COPY pyproject.toml README.md ./
 COPY osmose_dagster ./osmose_dagster
-RUN pip install . && rm -rf build osmose_dagster.egg-info
+RUN pip install ".${OSMOSE_EXTRAS:+[$OSMOSE_EXTRAS]}" && rm -rf build osmose_dagster.egg-info
 COPY deploy ./deploy
 
 # State: OSMOSE_HOME (assets, locks; the inbox is mounted at /data/inbox), the Dagster instance

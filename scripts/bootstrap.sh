@@ -15,5 +15,6 @@ echo "setting up $venv with $($python --version) (first time: a few minutes) ...
 # The CPU wheel of torch lies on this machine's disk; installing it first keeps pip from
 # resolving a CUDA build of several GB for sentence-transformers.
 "$venv/bin/pip" install --quiet --disable-pip-version-check torch==2.13.0
-"$venv/bin/pip" install --quiet --disable-pip-version-check -e ".[dev]"
+# dev: the tools and test packages; k8s: the Kubernetes run launcher, which its tests load.
+"$venv/bin/pip" install --quiet --disable-pip-version-check -e ".[dev,k8s]"
 echo "$wanted" > "$stamp"

@@ -19,6 +19,12 @@ DEFAULT_REINDEX_CRON = "0 3 * * *"
 DEFAULT_QDRANT_RETRIES = 2  # a Qdrant server: tries after the first before giving up
 DEFAULT_QDRANT_TIMEOUT_S = 5.0  # a Qdrant server: seconds per reachability try
 DEFAULT_STABLE_SECONDS = 5.0  # a dropped deck must be this old, and unchanged for one tick
+# A Qdrant server's collection, when osmose creates it: right for one node. A cluster of 3 nodes
+# wants more shards than nodes (room to grow) and 2 copies of each (one node may go):
+# docs/scaling.md.
+DEFAULT_QDRANT_SHARDS = 1
+DEFAULT_QDRANT_REPLICAS = 1
+DEFAULT_QDRANT_WRITE_CONSISTENCY = 1
 # Decks per batched run (a backfill's, or new decks the sensor finds in one tick): each run
 # process imports torch and loads the model once (5 s on 2 CPU cores, 14 s on an H200 machine),
 # while 50 decks of 20-60 slides encode in about 1 s on that GPU. A bad deck fails only itself
@@ -103,8 +109,14 @@ class Settings:
     collection: str | None = None
     qdrant_retries: int = DEFAULT_QDRANT_RETRIES
     qdrant_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
+    # A Qdrant server's collection, when created: shards, copies of each, copies a write waits for
+    qdrant_shards: int = DEFAULT_QDRANT_SHARDS
+    qdrant_replicas: int = DEFAULT_QDRANT_REPLICAS
+    qdrant_write_consistency: int = DEFAULT_QDRANT_WRITE_CONSISTENCY
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
-    gpus: str | None = None  # OSMOSE_GPUS: "0,1" or "cpu:N"; unset = discovered
+    # OSMOSE_GPUS: "0,1" or "cpu:N"; or OSMOSE_GPU_SLOTS=N, the same as "0,..,N-1" (a cluster,
+    # which hands GPUs out by count); unset = discovered
+    gpus: str | None = None
     cpu_fallback: bool = False
     reindex_cron: str = DEFAULT_REINDEX_CRON
     metrics: str | None = None  # OSMOSE_METRICS_DIR
@@ -150,6 +162,16 @@ class Settings:
                 f"OSMOSE_DEPLOYMENT={deployment!r}: expected one of {', '.join(DEPLOYMENTS)}"
             )
         default_model = PRODUCTION_MODEL if deployment == "production" else DEFAULT_MODEL
+        replicas = _number(env, "OSMOSE_QDRANT_REPLICAS", DEFAULT_QDRANT_REPLICAS, int, minimum=1)
+        write_consistency = _number(
+            env, "OSMOSE_QDRANT_WRITE_CONSISTENCY", DEFAULT_QDRANT_WRITE_CONSISTENCY, int, minimum=1
+        )
+        if write_consistency > replicas:
+            raise ConfigError(
+                f"OSMOSE_QDRANT_WRITE_CONSISTENCY={write_consistency} is more than the "
+                f"{replicas} cop{'y' if replicas == 1 else 'ies'} of each shard "
+                "(OSMOSE_QDRANT_REPLICAS): every write would fail"
+            )
         return cls(
             home=home,
             deployment=deployment,
@@ -168,10 +190,15 @@ class Settings:
             qdrant_timeout_s=_number(
                 env, "OSMOSE_QDRANT_TIMEOUT_S", DEFAULT_QDRANT_TIMEOUT_S, float, minimum=1
             ),
+            qdrant_shards=_number(
+                env, "OSMOSE_QDRANT_SHARDS", DEFAULT_QDRANT_SHARDS, int, minimum=1
+            ),
+            qdrant_replicas=replicas,
+            qdrant_write_consistency=write_consistency,
             lock_timeout_s=_number(
                 env, "OSMOSE_LOCK_TIMEOUT_S", DEFAULT_LOCK_TIMEOUT_S, float, minimum=0
             ),
-            gpus=env.get("OSMOSE_GPUS") or None,
+            gpus=_gpus(env),
             cpu_fallback=(env.get("OSMOSE_CPU_FALLBACK") or "").lower() in ("1", "true", "yes"),
             reindex_cron=env.get("OSMOSE_REINDEX_CRON") or DEFAULT_REINDEX_CRON,
             metrics=env.get("OSMOSE_METRICS_DIR") or None,
@@ -193,6 +220,20 @@ class Settings:
                 Path(env["DAGSTER_HOME"]).expanduser() if env.get("DAGSTER_HOME") else None
             ),
         )
+
+
+def _gpus(env: Mapping[str, str]) -> str | None:
+    """OSMOSE_GPUS as given, or OSMOSE_GPU_SLOTS=N as the slots "0,..,N-1"."""
+    gpus = (env.get("OSMOSE_GPUS") or "").strip() or None
+    slots = _number(env, "OSMOSE_GPU_SLOTS", 0, int, minimum=1)
+    if not slots:
+        return gpus
+    if gpus:
+        raise ConfigError(
+            f"OSMOSE_GPUS={gpus!r} and OSMOSE_GPU_SLOTS={slots} are both set: set one "
+            "(OSMOSE_GPU_SLOTS=N is the same as OSMOSE_GPUS=0,..,N-1)"
+        )
+    return ",".join(str(slot) for slot in range(slots))
 
 
 def _mebibytes(env: Mapping[str, str], name: str, default: int) -> int:

@@ -21,8 +21,11 @@ from osmose_dagster.core.ops import compute_slots, hold_slot, is_gpu_slot, write
 from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 from osmose_dagster.core.settings import (
     DEFAULT_LOCK_TIMEOUT_S,
+    DEFAULT_QDRANT_REPLICAS,
     DEFAULT_QDRANT_RETRIES,
+    DEFAULT_QDRANT_SHARDS,
     DEFAULT_QDRANT_TIMEOUT_S,
+    DEFAULT_QDRANT_WRITE_CONSISTENCY,
     ExtractionLimits,
     Settings,
     read_passwords,
@@ -110,6 +113,9 @@ class QdrantResource(ConfigurableResource):
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     connect_retries: int = DEFAULT_QDRANT_RETRIES
     connect_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
+    shards: int = DEFAULT_QDRANT_SHARDS
+    replicas: int = DEFAULT_QDRANT_REPLICAS
+    write_consistency: int = DEFAULT_QDRANT_WRITE_CONSISTENCY
 
     def location(self) -> IndexLocation:
         return IndexLocation(
@@ -120,6 +126,9 @@ class QdrantResource(ConfigurableResource):
             lock_timeout_s=self.lock_timeout_s,
             connect_attempts=self.connect_retries + 1,
             connect_timeout_s=self.connect_timeout_s,
+            shards=self.shards,
+            replicas=self.replicas,
+            write_consistency=self.write_consistency,
         )
 
     def open_index(
@@ -209,6 +218,9 @@ def _qdrant(location: IndexLocation, **as_variables: Any) -> QdrantResource:
         "lock_timeout_s": location.lock_timeout_s,
         "connect_retries": location.connect_attempts - 1,
         "connect_timeout_s": location.connect_timeout_s,
+        "shards": location.shards,
+        "replicas": location.replicas,
+        "write_consistency": location.write_consistency,
     }
     return QdrantResource(**{**fields, **as_variables})
 

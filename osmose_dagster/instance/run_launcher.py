@@ -17,8 +17,7 @@ arguments live in one place and the parent's launch code is used unchanged.
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import docker.errors
 from dagster import DagsterRun
@@ -26,43 +25,16 @@ from dagster_docker import DockerRunLauncher
 from dagster_docker.container_context import DockerContainerContext
 from docker.types import DeviceRequest
 
-from osmose_dagster.core.ops import StallWatch, is_gpu_slot, stall_message
-from osmose_dagster.core.ops.dagster_names import SLOT_TAG
+from osmose_dagster.core.ops import StallWatch, stall_message
 from osmose_dagster.instance.dagster_private import CheckRunHealthResult, WorkerStatus
+from osmose_dagster.instance.gpu_runs import env_for, gpu_of
 from osmose_dagster.instance.health import latest_event_id
 from osmose_dagster.instance.local_run_launcher import STALL_CONFIG
-
-
-def gpu_of(tags: Mapping[str, str]) -> str | None:
-    """The GPU id a run was given, or None for a CPU slot or an untagged run."""
-    slot = (tags.get(SLOT_TAG) or "").strip()
-    return slot if is_gpu_slot(slot) else None
 
 
 def device_requests_for(tags: Mapping[str, str]) -> list[DeviceRequest]:
     gpu = gpu_of(tags)
     return [DeviceRequest(device_ids=[gpu], capabilities=[["gpu"]])] if gpu is not None else []
-
-
-def env_for(
-    tags: Mapping[str, str], env_vars: Sequence[str], environ: Mapping[str, str] | None = None
-) -> list[str]:
-    """Extra env vars for the run container (appended, so they win over the configured ones).
-
-    `env_vars` are the launcher's (`NAME` takes its value from `environ`, the daemon's
-    environment, as dagster-docker does; `NAME=value` is literal).
-    """
-    if gpu_of(tags) is None:
-        return []
-    environ = os.environ if environ is None else environ
-    device = None
-    for item in env_vars:
-        name, has_value, value = item.partition("=")
-        if name == "OSMOSE_DEVICE":
-            device = value if has_value else environ.get(name)
-    if (device or "auto").strip().lower() != "auto":
-        return []  # an explicit OSMOSE_DEVICE (cpu, cuda:N) is the operator's choice
-    return ["OSMOSE_DEVICE=cuda:0"]
 
 
 def with_run_gpu(

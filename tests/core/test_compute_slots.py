@@ -18,6 +18,7 @@ from osmose_dagster.core.ops.slots import (
     least_busy_slot,
     spread_over_slots,
 )
+from osmose_dagster.core.settings import Settings
 from tests.support.paths import REPO_ROOT
 
 
@@ -122,3 +123,24 @@ def test_runs_go_to_the_least_busy_slot_counting_this_ticks_assignments():
     assert spread_over_slots(3, ["cpu-0", "cpu-1"], {}) == ["cpu-0", "cpu-1", "cpu-0"]
     assert spread_over_slots(4, ["0", "1"], {"0": 3}) == ["1", "1", "1", "0"]
     assert spread_over_slots(0, ["0"], {"0": 9}) == []
+
+
+def test_k8s_a_gpu_slot_count_gives_slots_0_to_n_minus_1():
+    """OSMOSE_GPU_SLOTS=N (a cluster, which hands GPUs out by count): the slots "0".."N-1", the
+    same as OSMOSE_GPUS=0,..,N-1; setting both, or 0, is refused."""
+    assert compute_slots(Settings.from_env({"OSMOSE_GPU_SLOTS": "4"}).gpus) == ["0", "1", "2", "3"]
+    assert Settings.from_env({"OSMOSE_GPUS": "cpu:2"}).gpus == "cpu:2"
+    with pytest.raises(ConfigError, match="both set"):
+        Settings.from_env({"OSMOSE_GPU_SLOTS": "2", "OSMOSE_GPUS": "0,1"})
+    with pytest.raises(ConfigError, match="OSMOSE_GPU_SLOTS"):
+        Settings.from_env({"OSMOSE_GPU_SLOTS": "0"})
+
+
+@pytest.mark.skipif(cuda_device_count() > 0, reason="this machine has a GPU")
+def test_k8s_a_pod_on_gpu_slot_3_uses_its_device_0_and_fails_clearly_without_one():
+    """In a pod, GPU slot 3 is a count, not a device: the launcher sets OSMOSE_DEVICE=cuda:0, so
+    the run asks for the pod's device 0, not device 3; a pod that sees no GPU fails the run
+    saying so instead of running on the CPU. (Without a GPU here, what is shown is the failure;
+    that device 0 is used when present is not proven on this machine.)"""
+    with pytest.raises(ConfigError, match=r"'cuda:0' requested but 0 CUDA device\(s\)"):
+        device_for_slot("3", requested="cuda:0")

@@ -16,102 +16,25 @@ implementation of the API for behaviour).
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
-import warnings
-from typing import Any, ClassVar
-
 import numpy as np
 import pytest
 
 from osmose_dagster.core.index.bm25 import document_vector, query_vector
 from osmose_dagster.core.index.store import IndexLocation, open_index
 from osmose_dagster.core.records import Chunk
-
-COLLECTION = "osmose_all_minilm_l6_v2"
-
-
-def collection_info() -> dict:
-    """A CollectionInfo body as a server returns it, for the collection osmose creates (made by
-    qdrant-client's own in-process Qdrant, so that it has every field the client parses)."""
-    from qdrant_client import QdrantClient
-
-    from osmose_dagster.core.index.server import ServerEngine
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        client = QdrantClient(":memory:")
-    ServerEngine(client, COLLECTION).create(4)
-    info = client.get_collection(COLLECTION).model_dump(mode="json", exclude_none=True)
-    client.close()
-    return info
-
-
-class Recorder(http.server.BaseHTTPRequestHandler):
-    requests: ClassVar[list[tuple[str, str, Any]]] = []
-    created = False
-    info: ClassVar[dict] = {}
-    hit: ClassVar[dict] = {}
-
-    def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length)) if length else None
-        path = self.path.split("?")[0]
-        type(self).requests.append((self.command, path, body))
-        base = f"/collections/{COLLECTION}"
-        if path in ("/", "/collections"):
-            result: object = {"collections": []}
-        elif path == f"{base}/exists":
-            result = {"exists": type(self).created}
-        elif path == base and self.command == "PUT":
-            type(self).created = True
-            result = True
-        elif path == base:
-            result = type(self).info
-        elif path == f"{base}/points/scroll":
-            result = {"points": [], "next_page_offset": None}
-        elif path == f"{base}/points/query":
-            # The best lexical hits (a BM25 query alone) exist; the final query's points do not
-            # matter here.
-            lexical = body.get("using") == "bm25" and not body.get("prefetch")
-            result = {"points": [dict(type(self).hit, score=2.0)] if lexical else []}
-        elif path == f"{base}/points/count":
-            result = {"count": 2}
-        else:  # payload indexes, upserts, deletes
-            result = {"operation_id": 1, "status": "completed"}
-        answer = {"result": result, "status": "ok", "time": 0.0}
-        if path == "/":  # the version probe
-            answer = {"title": "qdrant - vector search engine", "version": "1.19.1"}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_PUT = do_POST = do_DELETE = _answer
-
-    def log_message(self, *args):
-        pass
+from tests.support.qdrant_recorder import COLLECTION, Recorder, recording_qdrant
 
 
 @pytest.fixture
 def server():
-    Recorder.requests = []
-    Recorder.created = False
-    Recorder.info = collection_info()
-    Recorder.hit = {
+    hit = {
         "id": "00000000-0000-0000-0000-000000000001",
         "version": 1,
         "score": 1.0,
         "payload": {"text": "Pump fault E-4417: Überdruck am Auslass.", "document": "deck"},
     }
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with recording_qdrant(hit) as url:
+        yield url
 
 
 def test_a_server_gets_the_same_hybrid_points_and_queries_as_the_embedded_engine(server):

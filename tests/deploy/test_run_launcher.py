@@ -48,6 +48,9 @@ DAEMON_ENV = {
     "OSMOSE_COLLECTION": "",
     "QDRANT_URL": "http://qdrant:6333",
     "QDRANT_API_KEY": "",
+    "OSMOSE_QDRANT_SHARDS": "",
+    "OSMOSE_QDRANT_REPLICAS": "",
+    "OSMOSE_QDRANT_WRITE_CONSISTENCY": "",
 }
 
 

@@ -25,9 +25,24 @@ SERVER_TIMEOUT_S = 30  # seconds per request once the server answered
 
 
 class ServerEngine:
-    def __init__(self, client, collection: str):
+    """`shards`, `replicas` and `write_consistency` are how `create` makes the collection (its
+    shard count, copies of each shard, and copies that must apply a write before it is answered);
+    the defaults (1, 1, 1) are right for one node. They bind only a collection osmose creates."""
+
+    def __init__(
+        self,
+        client,
+        collection: str,
+        *,
+        shards: int = 1,
+        replicas: int = 1,
+        write_consistency: int = 1,
+    ):
         self.client = client
         self.collection = collection
+        self.shards = shards
+        self.replicas = replicas
+        self.write_consistency = write_consistency
         self._has_sparse: bool | None = None  # read once per opening
 
     def exists(self) -> bool:
@@ -42,6 +57,9 @@ class ServerEngine:
             sparse_vectors_config={
                 SPARSE_VECTOR: models.SparseVectorParams(modifier=models.Modifier.IDF)
             },
+            shard_number=self.shards,
+            replication_factor=self.replicas,
+            write_consistency_factor=self.write_consistency,
         )
         with warnings.catch_warnings():
             # qdrant-client's in-process stand-in (tests) warns that it ignores payload indexes

@@ -34,8 +34,11 @@ from osmose_dagster.core.index.ranking import CANDIDATES, MIN_VERBATIM_WORDS, le
 from osmose_dagster.core.records import Chunk
 from osmose_dagster.core.settings import (
     DEFAULT_LOCK_TIMEOUT_S,
+    DEFAULT_QDRANT_REPLICAS,
     DEFAULT_QDRANT_RETRIES,
+    DEFAULT_QDRANT_SHARDS,
     DEFAULT_QDRANT_TIMEOUT_S,
+    DEFAULT_QDRANT_WRITE_CONSISTENCY,
     Settings,
 )
 
@@ -99,6 +102,11 @@ class IndexLocation:
     # connect_timeout_s (OSMOSE_QDRANT_TIMEOUT_S), with 1, 2, 4... s (at most 8) between them.
     connect_attempts: int = DEFAULT_CONNECT_ATTEMPTS
     connect_timeout_s: float = DEFAULT_QDRANT_TIMEOUT_S
+    # A server: how the collection is made when osmose creates it (OSMOSE_QDRANT_SHARDS,
+    # OSMOSE_QDRANT_REPLICAS, OSMOSE_QDRANT_WRITE_CONSISTENCY); an existing one is used as it is.
+    shards: int = DEFAULT_QDRANT_SHARDS
+    replicas: int = DEFAULT_QDRANT_REPLICAS
+    write_consistency: int = DEFAULT_QDRANT_WRITE_CONSISTENCY
 
     def describe(self) -> str:
         from osmose_dagster.core.index.server import public_url
@@ -122,6 +130,9 @@ def index_location(settings: Settings) -> IndexLocation:
         lock_timeout_s=settings.lock_timeout_s,
         connect_attempts=settings.qdrant_retries + 1,
         connect_timeout_s=settings.qdrant_timeout_s,
+        shards=settings.qdrant_shards,
+        replicas=settings.qdrant_replicas,
+        write_consistency=settings.qdrant_write_consistency,
     )
 
 
@@ -159,7 +170,13 @@ def _server_engine(location: IndexLocation) -> IndexEngine:
     client = connect_server(
         location.url, location.api_key, location.connect_attempts, location.connect_timeout_s
     )
-    return ServerEngine(client, location.collection)
+    return ServerEngine(
+        client,
+        location.collection,
+        shards=location.shards,
+        replicas=location.replicas,
+        write_consistency=location.write_consistency,
+    )
 
 
 @contextmanager
