@@ -16,10 +16,8 @@ body received by the stand-in.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
-import psycopg2
 import pytest
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
@@ -45,12 +43,12 @@ from tests.support.k8s import (
     remote_job_origin,
 )
 from tests.support.paths import REPO_ROOT
+from tests.support.postgres import PG, fresh_database
 
 VALUES = helm_file("dagster-values.yaml")
 SETTINGS = helm_documents("osmose-settings.yaml")[0]["data"]
 PRODUCTION = yaml.safe_load((REPO_ROOT / "deploy" / "dagster.yaml").read_text())
 STORAGE_KEYS = ("run_storage", "event_log_storage", "schedule_storage")
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
 
 def _home(tmp_path: Path, config: dict) -> Path:
@@ -185,32 +183,22 @@ def test_k8s_the_chart_instance_as_written_loads_against_postgres(settings_env, 
     """The chart's instance with its PostgreSQL storage (scheme postgresql+psycopg2, password
     from DAGSTER_PG_PASSWORD as the chart's pods get it), pointed at the local test server.
     Not proven: the chart's own PostgreSQL, or a managed one's TLS parameters."""
-    name = f"osmose_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dbname="postgres", **PG)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        with kube_api_recorder() as api:
-            config = _with_recorder(chart_instance(VALUES), api.url, tmp_path)
-            for key in STORAGE_KEYS:
-                postgres_db = config[key]["config"]["postgres_db"]
-                assert postgres_db["password"] == {"env": "DAGSTER_PG_PASSWORD"}
-                assert postgres_db["scheme"] == "postgresql+psycopg2"
-                postgres_db.update(hostname=PG["host"], username=PG["user"], db_name=name)
-            with pytest.MonkeyPatch.context() as monkeypatch:
-                monkeypatch.setenv("DAGSTER_PG_PASSWORD", "")  # trust auth here
-                instance = DagsterInstance.from_config(str(_home(tmp_path, config)))
-                try:
-                    assert isinstance(instance.run_storage, PostgresRunStorage)
-                    assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
-                    assert isinstance(instance.run_coordinator, GpuSlotRunCoordinator)
-                    assert isinstance(instance.run_launcher, GpuK8sRunLauncher)
-                    run = create_run_for_test(instance, job_name="ingest_documents")
-                    assert instance.get_run_by_id(run.run_id) is not None
-                finally:
-                    instance.dispose()
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database() as name, kube_api_recorder() as api:
+        config = _with_recorder(chart_instance(VALUES), api.url, tmp_path)
+        for key in STORAGE_KEYS:
+            postgres_db = config[key]["config"]["postgres_db"]
+            assert postgres_db["password"] == {"env": "DAGSTER_PG_PASSWORD"}
+            assert postgres_db["scheme"] == "postgresql+psycopg2"
+            postgres_db.update(hostname=PG["host"], username=PG["user"], db_name=name)
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            monkeypatch.setenv("DAGSTER_PG_PASSWORD", "")  # trust auth here
+            instance = DagsterInstance.from_config(str(_home(tmp_path, config)))
+            try:
+                assert isinstance(instance.run_storage, PostgresRunStorage)
+                assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+                assert isinstance(instance.run_coordinator, GpuSlotRunCoordinator)
+                assert isinstance(instance.run_launcher, GpuK8sRunLauncher)
+                run = create_run_for_test(instance, job_name="ingest_documents")
+                assert instance.get_run_by_id(run.run_id) is not None
+            finally:
+                instance.dispose()

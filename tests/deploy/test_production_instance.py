@@ -25,7 +25,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import psycopg2
@@ -38,30 +37,21 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, Postgr
 from osmose_dagster.core.ops.dagster_names import SLOT_TAG
 from osmose_dagster.instance.run_coordinator import GpuSlotRunCoordinator
 from osmose_dagster.instance.run_launcher import GpuDockerRunLauncher
+from tests.support.postgres import PG, fresh_database
 
 pytestmark = pytest.mark.slow  # real runs, processes or models: `make test-fast` leaves it out
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 BIN = Path(sys.executable).parent
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 RUN_TIMEOUT_S = 150
 
 
 @pytest.fixture(scope="module")
 def database():
     """A fresh database, dropped (with any connection left) when the module is done."""
-    name = f"osmose_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(dbname="postgres", **PG)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with fresh_database() as name:
         yield name
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture

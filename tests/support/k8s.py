@@ -31,6 +31,7 @@ from dagster._core.remote_origin import (
     RemoteRepositoryOrigin,
 )
 
+from tests.support.json_reply import send_json
 from tests.support.paths import REPO_ROOT
 
 HELM = REPO_ROOT / "deploy" / "helm"
@@ -74,12 +75,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length)) if length else None
         type(self).requests.append((self.command, self.path, body))
         status, answer = (201, body) if self.command == "POST" else (404, {"kind": "Status"})
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, answer)
 
     do_GET = do_POST = do_DELETE = do_PATCH = _answer
 

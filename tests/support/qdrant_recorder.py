@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+from tests.support.json_reply import send_json
+
 COLLECTION = "osmose_all_minilm_l6_v2"
 
 
@@ -68,12 +70,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         answer = {"result": result, "status": "ok", "time": 0.0}
         if path == "/":  # the version probe
             answer = {"title": "qdrant - vector search engine", "version": "1.19.1"}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, 200, answer)
 
     do_GET = do_PUT = do_POST = do_DELETE = _answer
 
