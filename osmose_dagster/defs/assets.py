@@ -6,7 +6,7 @@ A run holds one document (sensor, UI, CLI) or a batch of them (a backfill, so th
 loaded once for many decks): values are `{partition key: value}`, metadata covers the batch.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from dagster import (
 )
 
 from osmose_dagster.core.errors import DocumentChangedError, DocumentNotFoundError
-from osmose_dagster.core.extract import extract_deck
+from osmose_dagster.core.extract import extract_deck, ocr_budget_warning
 from osmose_dagster.core.inbox import files as inbox_files
 from osmose_dagster.core.index import DocumentPoints
 from osmose_dagster.core.model import (
@@ -133,15 +133,19 @@ def extracted_slides(
     context: AssetExecutionContext, raw_documents: dict[str, RawDocument], inbox: InboxResource
 ) -> Output[dict[str, ExtractedDeck]]:
     """Every slide's text in reading order: title, body, tables, charts (with their values),
-    alt text, notes and comments. A part that cannot be read is skipped, named in the run log
-    and counted (`parts_skipped`); the rest of the deck is indexed."""
-    limits, passwords = inbox.extraction_limits(), inbox.deck_passwords()
-    figures: dict[str, dict[str, int]] = {}
+    alt text, notes and comments, then the text read from its pictures (OCR). A part that cannot
+    be read is skipped, named in the run log and counted (`parts_skipped`); a picture that cannot
+    be read is skipped and counted by reason (`pictures_skipped_*`); the rest of the deck is
+    indexed."""
+    limits, passwords, ocr = inbox.extraction_limits(), inbox.deck_passwords(), inbox.ocr()
+    figures: dict[str, dict[str, int | float]] = {}
 
     def extract(key: str, raw: RawDocument) -> ExtractedDeck:
-        extraction = extract_deck(raw.path, limits=limits, passwords=passwords)
+        extraction = extract_deck(raw.path, limits=limits, passwords=passwords, ocr=ocr)
         for part in extraction.skipped:
             context.log.warning(f"{key}: {part}")
+        if extraction.ocr_budget_exhausted_at:
+            context.log.warning(f"{key}: {ocr_budget_warning(extraction)}")
         slides = extraction.slides
         figures[key] = {
             "slides": len(slides),
@@ -149,6 +153,7 @@ def extracted_slides(
             "hidden_slides": sum(slide.hidden for slide in slides),
             "slides_without_text": sum(not slide.text.strip() for slide in slides),
             **{name: extraction.counts.get(name, 0) for name in EXTRACTION_COUNTS},
+            **(extraction.ocr.as_metadata() if extraction.ocr else {}),
         }
         context.log.info(
             f"{key}: {len(extraction.slides)} slides extracted"
@@ -159,7 +164,14 @@ def extracted_slides(
         )
 
     decks = per_document(context, raw_documents, extract)
-    return Output(decks, metadata={**_documents(decks), **_per_document_and_summed(figures)})
+    return Output(
+        decks,
+        metadata={
+            **_documents(decks),
+            **_per_document_and_summed(figures),
+            "ocr": ocr.describe(),
+        },
+    )
 
 
 def topic_segments(
@@ -308,7 +320,7 @@ def _documents(values: dict) -> dict:
     return {"documents": len(values)} if len(values) > 1 else {}
 
 
-def _per_document_and_summed(figures: dict[str, dict[str, int]]) -> dict[str, Any]:
+def _per_document_and_summed(figures: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
     """Each figure summed over the run's documents; a batch also shows each document's own
     figures under BY_DOCUMENT (the UI's table of a backfill run, and `osmose ingest`'s rows)."""
     names = list(dict.fromkeys(name for own in figures.values() for name in own))

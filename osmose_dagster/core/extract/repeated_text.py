@@ -1,4 +1,5 @@
-"""Text repeated on most slides of a deck (a footer, a logo's alt text) is kept once per deck.
+"""Text repeated on most slides of a deck (a footer, a logo's alt text or the text read from it) is
+kept once per deck.
 
 Indexed on every slide, "ACME Corp — Confidential" would weigh on every slide's vector and match
 every query about ACME; kept on the first slide where it appears, search still finds it.
@@ -14,7 +15,8 @@ from osmose_dagster.core.extract.slides import Block, SlideContent
 
 MIN_SLIDES = 3  # on at least this many slides...
 MIN_SHARE = 0.5  # ...and on at least this share of the deck's slides
-_DEDUPLICATED_KINDS = ("body", "alt")  # not titles, tables, charts: those carry the slide's topic
+# Not titles, tables, charts: those carry the slide's topic. A picture's text: a logo on each slide.
+_DEDUPLICATED_KINDS = ("body", "alt", "picture")
 
 
 def drop_repeated_blocks(contents: Sequence[SlideContent]) -> int:
