@@ -28,7 +28,10 @@ DEFAULT_DECKS_PER_RUN = 50
 
 MIB = 1024**2
 
-DEFAULT_OCR_LANGUAGES = "eng+fra+deu"
+# English, French and German. Tesseract reads a word with the first language's model and tries
+# the others only when it is unsure: English first read "château" as "chateau" with confidence,
+# French first kept the accents and lost no English word (bench/ocr_eval.py: recall 0.93 -> 0.99).
+DEFAULT_OCR_LANGUAGES = "fra+deu+eng"
 # Where Debian's tesseract-ocr-<lang> packages put their traineddata (5.x, then 4.x layouts).
 DEBIAN_TESSDATA = (
     Path("/usr/share/tesseract-ocr/5/tessdata"),
