@@ -105,14 +105,15 @@ class DeckPictures:
             self.stats.skipped[TIME_BUDGET] += 1
             self.budget_exhausted_at = self.budget_exhausted_at or picture.name
             return ""
+        engine = _engine(self._settings)  # a missing language is the deployment's error: raised
         started = time.perf_counter()
         try:
             image = prepare(picture.blob)
-            text, finished = _engine(self._settings).read(image, min(left, MAX_SECONDS_PER_PICTURE))
+            text, finished = engine.read(image, min(left, MAX_SECONDS_PER_PICTURE))
         except PictureSkipped as skipped:
             self.stats.skipped[skipped.reason] += 1
             return ""
-        except (RuntimeError, OSError, ValueError, MemoryError):  # Tesseract refused the image
+        except Exception:  # any decoder or Tesseract failure costs this picture, not its deck
             self.stats.skipped[UNREADABLE] += 1
             return ""
         finally:
