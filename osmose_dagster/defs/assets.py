@@ -45,7 +45,13 @@ from osmose_dagster.core.ops.dagster_names import (
 )
 from osmose_dagster.core.records import ExtractedDeck, RawDocument, SegmentedDeck
 from osmose_dagster.core.settings import Settings
-from osmose_dagster.defs.automation import model_code_version, reindex_condition
+from osmose_dagster.defs.automation import (
+    MODEL_ASSETS,
+    extraction_code_version,
+    model_code_version,
+    reextract_condition,
+    reindex_condition,
+)
 from osmose_dagster.defs.batch_failures import per_document
 from osmose_dagster.defs.partitions import documents
 from osmose_dagster.defs.resources import (
@@ -73,17 +79,22 @@ EXTRACTION_COUNTS = (
 def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
     """The five assets, each declared once with its final settings: batches of
     OSMOSE_DECKS_PER_RUN documents per backfill run; the three whose output depends on the model
-    carry its code version and the scheduled re-index (defs/automation.py)."""
+    carry its code version and the scheduled re-index, and the extraction its own code version
+    (pipeline version, OCR setting) and the scheduled re-extraction (defs/automation.py)."""
     batched = BackfillPolicy.multi_run(max_partitions_per_run=settings.decks_per_run)
-    version = model_code_version(PIPELINE_VERSION, settings.model, settings.segment_penalty)
+    model_version = model_code_version(PIPELINE_VERSION, settings.model, settings.segment_penalty)
     reindex = reindex_condition(settings.reindex_cron)
+    code_versions = {
+        EXTRACTED_SLIDES: extraction_code_version(PIPELINE_VERSION, settings.ocr),
+        **dict.fromkeys(MODEL_ASSETS, model_version),
+    }
+    conditions = {
+        EXTRACTED_SLIDES: reextract_condition(settings.reindex_cron),
+        **dict.fromkeys(MODEL_ASSETS, reindex),
+    }
 
     def declare(
-        name: str,
-        body: Callable[..., Any],
-        kind: str,
-        model_dependent: bool = False,
-        check: str = "",
+        name: str, body: Callable[..., Any], kind: str, check: str = ""
     ) -> AssetsDefinition:
         # Inputs are wired by parameter name, so each body's name is its asset's.
         assert body.__name__ == name, (body.__name__, name)
@@ -93,19 +104,17 @@ def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
             group_name=GROUP,
             kinds={kind},
             backfill_policy=batched,
-            code_version=version if model_dependent else None,
-            automation_condition=reindex if model_dependent else None,
+            code_version=code_versions.get(name),
+            automation_condition=conditions.get(name),
             check_specs=[AssetCheckSpec(check, asset=name)] if check else None,
         )(body)
 
     return [
         declare(RAW_DOCUMENTS, raw_documents, "file"),
         declare(EXTRACTED_SLIDES, extracted_slides, "pptx"),
-        declare(TOPIC_SEGMENTS, topic_segments, "pytorch", model_dependent=True),
-        declare(EMBEDDINGS, embeddings, "pytorch", model_dependent=True, check="vectors_are_valid"),
-        declare(
-            QDRANT_INDEX, qdrant_index, "qdrant", model_dependent=True, check="points_match_chunks"
-        ),
+        declare(TOPIC_SEGMENTS, topic_segments, "pytorch"),
+        declare(EMBEDDINGS, embeddings, "pytorch", check="vectors_are_valid"),
+        declare(QDRANT_INDEX, qdrant_index, "qdrant", check="points_match_chunks"),
     ]
 
 
