@@ -77,7 +77,7 @@ class DeckPictures:
 
     def __init__(self, settings: OcrSettings) -> None:
         self._settings = settings
-        self._cache = _Cache(settings) if settings.cache_dir is not None else None
+        self._cache: _Cache | None = None  # made with the first picture: tesserocr is imported then
         self._texts: dict[str, str] = {}  # by picture hash, this deck
         self.stats = OcrStats()
         self.budget_exhausted_at: str | None = None  # the first picture skipped for time
@@ -96,6 +96,8 @@ class DeckPictures:
         self.stats.skipped[reason] += 1
 
     def _read_new(self, digest: str, picture: Picture) -> str:
+        if self._cache is None and self._settings.cache_dir is not None:
+            self._cache = _Cache(self._settings.cache_dir, self._settings.languages)
         if self._cache is not None and (cached := self._cache.get(digest)) is not None:
             self.stats.from_cache += 1
             self.stats.words += len(cached.split())
@@ -133,13 +135,11 @@ class _Cache:
     """Text per picture hash, one JSON file each, under a folder per OCR configuration (version,
     languages, Tesseract version) so that a change of any of them reads pictures again."""
 
-    def __init__(self, settings: OcrSettings) -> None:
-        assert settings.cache_dir is not None
+    def __init__(self, folder: Path, languages: str) -> None:
         import tesserocr
 
-        configuration = f"{OCR_VERSION}|{settings.languages}|{tesserocr.tesseract_version()}"
-        key = hashlib.sha256(configuration.encode()).hexdigest()[:12]
-        self._folder = settings.cache_dir / key
+        configuration = f"{OCR_VERSION}|{languages}|{tesserocr.tesseract_version()}"
+        self._folder = folder / hashlib.sha256(configuration.encode()).hexdigest()[:12]
 
     def get(self, digest: str) -> str | None:
         try:
