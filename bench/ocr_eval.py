@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.ocr_eval [--per-language N] [--thresholds 40,50,60,70,80]
                                        [--without invert,upscale,light_ink_ground] [--json PATH]
+    .venv/bin/python -m bench.ocr_eval --corpus   # the real-world decks: cost and words added
 
 Pictures with known words (tests/support/pictures.py: 15 kinds, English, French and German) are
 put on the slides of one deck per kind and read by the project's own extraction
@@ -11,7 +12,10 @@ read that are on the picture; slides with a photo without any text count there t
 per picture: OCR seconds over the distinct pictures read.
 
 `--thresholds` runs it again for each minimum word confidence (how MIN_CONFIDENCE was chosen);
-`--without` turns off pre-processing steps, to see what each one gives.
+`--without` turns off pre-processing steps, to see what each one gives. `--corpus` extracts every
+deck of ../shared/corpus/real that has pictures, OCR on (no cache), and prints per deck the
+pictures read and skipped, the words added, and the OCR seconds: no ground truth there, a check
+of real-world cost and of what the words look like (`--show-words`).
 """
 
 from __future__ import annotations
@@ -141,6 +145,55 @@ def print_table(result: dict, per_language: int) -> None:
         print("most frequent words not on their picture:", result["false_words"])
 
 
+def corpus(show_words: bool) -> int:
+    import zipfile
+
+    from osmose_dagster.core.errors import DeckError
+    from tests.support.paths import CORPUS
+
+    settings = OcrSettings(cache_dir=None)
+    totals: Counter[str] = Counter()
+    seconds = 0.0
+    print("| deck | pictures read | repeated | skipped (by reason) | words added | OCR s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for path in sorted(CORPUS.glob("*.pp*")):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if not any(name.startswith("ppt/media/") for name in archive.namelist()):
+                    continue
+        except (zipfile.BadZipFile, OSError):
+            continue
+        try:
+            extraction = extract_deck(path, ocr=settings)
+        except DeckError as error:
+            print(f"| {path.name} | failed: {error} | | | | |")
+            continue
+        stats = extraction.ocr
+        assert stats is not None
+        if not (stats.read or stats.skipped):
+            continue
+        skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(stats.skipped.items()))
+        print(
+            f"| {path.name[:60]} | {stats.read} | {stats.repeats} | {skipped or '0'} | "
+            f"{stats.words} | {stats.seconds:.2f} |"
+        )
+        totals.update({"read": stats.read, "repeats": stats.repeats, "words": stats.words})
+        totals.update({f"skipped {reason}": n for reason, n in stats.skipped.items()})
+        seconds += stats.seconds
+        if show_words:
+            for slide in extraction.slides:
+                for text in slide.pictures:
+                    print(f"    slide {slide.number}: {' '.join(text.split())[:300]}")
+    print()
+    print(
+        f"corpus: {totals['read']} distinct pictures read ({totals['repeats']} repeats not read "
+        f"again), {totals['words']} words added, {seconds:.1f} s of OCR "
+        f"({1000 * seconds / max(1, totals['read']):.0f} ms per picture); skipped: "
+        + ", ".join(f"{n} {k[8:]}" for k, n in sorted(totals.items()) if k.startswith("skipped"))
+    )
+    return 0
+
+
 def _without(steps: set[str]) -> None:
     """Turn pre-processing steps off, for measuring what each gives."""
     if "invert" in steps:
@@ -169,7 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--without", default="", help="invert,upscale,light_ink_ground")
     parser.add_argument("--json", type=Path, help="write the results there")
+    parser.add_argument("--corpus", action="store_true", help="the real-world decks instead")
+    parser.add_argument("--show-words", action="store_true", help="with --corpus: the words read")
     args = parser.parse_args(argv)
+    if args.corpus:
+        return corpus(args.show_words)
     _without({step for step in args.without.split(",") if step})
     settings = OcrSettings(cache_dir=None)
     results = []
