@@ -47,7 +47,7 @@ PHOTOS = "photo_without_text"
 TARGETS = {"dark_on_light_24px": 0.95, "dark_on_light_18px": 0.95, "jpeg_q50": 0.95}
 
 
-def evaluate(per_language: int, folder: Path, settings: OcrSettings) -> dict:
+def evaluate(per_language: int, folder: Path, settings: OcrSettings, seed: int = 0) -> dict:
     rows = {}
     false_words: Counter[str] = Counter()
     read_words = 0
@@ -55,12 +55,12 @@ def evaluate(per_language: int, folder: Path, settings: OcrSettings) -> dict:
         slides, truths = [], []
         for language in LANGUAGES:
             for n in range(per_language):
-                seed = len(slides)
+                index = len(slides)
                 if render is None:
-                    blob, lines = photo_without_text(seed), []
+                    blob, lines = photo_without_text(index + 1000 * seed), []
                 else:
-                    lines = sentence_lines(language, seed + 100 * len(rows))
-                    blob = render(lines, n)
+                    lines = sentence_lines(language, index + 100 * len(rows) + 10_000 * seed)
+                    blob = render(lines, n + seed)
                 slides.append(PictureSlide(f"{kind} {language} {n}", [blob]))
                 truths.append((language, words_of(" ".join(lines))))
         deck = write_picture_deck(folder / f"{kind}.pptx", slides)
@@ -222,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--without", default="", help="invert,upscale,light_ink_ground")
     parser.add_argument("--json", type=Path, help="write the results there")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="other words and fonts: a held-out set (default 0)"
+    )
     parser.add_argument("--corpus", action="store_true", help="the real-world decks instead")
     parser.add_argument("--show-words", action="store_true", help="with --corpus: the words read")
     args = parser.parse_args(argv)
@@ -236,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for threshold in thresholds:
             ocr_module.MIN_CONFIDENCE = threshold
-            result = evaluate(args.per_language, Path(folder), settings)
+            result = evaluate(args.per_language, Path(folder), settings, args.seed)
             results.append(result)
             print_table(result, args.per_language)
             print()
