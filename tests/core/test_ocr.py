@@ -207,6 +207,20 @@ def test_when_the_time_budget_is_spent_the_rest_is_skipped_and_said(tmp_path):
     assert "OSMOSE_OCR_BUDGET_S" in warning
 
 
+def test_a_picture_tesseract_cannot_finish_in_time_is_skipped_alone(tmp_path, monkeypatch):
+    from osmose_dagster.core.extract import ocr
+
+    monkeypatch.setattr(ocr, "MAX_SECONDS_PER_PICTURE", 0.001)  # instead of a 20 s picture
+    poster = KINDS["large_canvas_4000x3000"](["poster words"], 0)
+    deck = write_picture_deck(tmp_path / "slow.pptx", [PictureSlide("Poster", [poster])])
+
+    extraction = extract_deck(deck, ocr=NO_CACHE)
+
+    assert extraction.ocr is not None and extraction.ocr.skipped == {"too_slow": 1}
+    assert extraction.slides[0].text == "Poster"
+    assert extraction.ocr_budget_exhausted_at is None  # the deck's budget is not spent
+
+
 def test_the_ocr_settings_come_from_the_environment(tmp_path):
     default = Settings.from_env({"OSMOSE_HOME": str(tmp_path)}).ocr
     assert default.enabled and default.languages == "fra+deu+eng"

@@ -22,6 +22,7 @@ TOO_LARGE = "too_large"  # more pixels than MAX_PIXELS (a decompression bomb, or
 UNSUPPORTED = "unsupported_format"  # EMF, WMF, SVG, or bytes no decoder knows
 UNREADABLE = "unreadable"  # a known format that does not decode (truncated, corrupt)
 TIME_BUDGET = "time_budget"  # the deck's OCR time was spent (OSMOSE_OCR_BUDGET_S)
+TOO_SLOW = "too_slow"  # Tesseract did not finish it in MAX_SECONDS_PER_PICTURE (ocr.py)
 LINKED = "linked"  # the picture is a link to a file outside the deck
 
 # 40 megapixels: a full-page scan at 600 dpi is 35; one 8-bit copy is 40 MB, the RGBA decode 160.
