@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from osmose_dagster.core.errors import ConfigError
+from osmose_dagster.core.errors import ConfigError, DeckError
 from osmose_dagster.core.extract import extract_deck, ocr_budget_warning
 from osmose_dagster.core.settings import OcrSettings, Settings
-from tests.support.paths import subprocess_env
+from tests.support.paths import CORPUS, subprocess_env
 from tests.support.pictures import KINDS, PictureSlide, draw_text, encoded, write_picture_deck
 
 NO_CACHE = OcrSettings(cache_dir=None)
@@ -302,3 +302,32 @@ def _with_picture_fill(path: Path, picture: bytes) -> None:
     for solid in properties.findall(qn("a:solidFill")):
         properties.remove(solid)
     deck.save(str(path))
+
+
+@pytest.mark.slow
+def test_on_real_decks_ocr_only_adds_text_after_each_slides_own(tmp_path):
+    """Every corpus deck with pictures: with OCR on, each slide's text is its text without OCR,
+    then the words of its pictures; no deck fails because of a picture."""
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus/real is absent on this machine")
+    decks = [path for path in sorted(CORPUS.glob("*.pp[st]x")) if _has_media(path)]
+    assert len(decks) >= 10
+    added = 0
+    for path in decks:
+        try:
+            without = extract_deck(path)
+        except DeckError:
+            continue
+        with_ocr = extract_deck(path, ocr=OcrSettings(cache_dir=tmp_path / "ocr"))
+        for before, after in zip(without.slides, with_ocr.slides, strict=True):
+            assert after.text.startswith(before.text), (path.name, before.number)
+            added += len(after.text) - len(before.text)
+    assert added > 1000  # the corpus's screenshots have thousands of words
+
+
+def _has_media(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.startswith("ppt/media/") for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return False

@@ -203,7 +203,11 @@ class _SlideWalker:
         if self._pictures:
             self._background_picture()
         self._read_unplaced_diagrams()
-        self.content.blocks = in_reading_order(self._blocks, lambda block: block.box)
+        # Pictures are ordered among themselves: their boxes must not move the slide's own text.
+        text = [block for block in self._blocks if block.kind != "picture"]
+        pictures = [block for block in self._blocks if block.kind == "picture"]
+        place = lambda block: block.box  # noqa: E731
+        self.content.blocks = in_reading_order(text, place) + in_reading_order(pictures, place)
         return self.content
 
     def _title_shape(self, tree: etree._Element) -> etree._Element | None:
