@@ -168,6 +168,8 @@ def test_hostile_pictures_are_skipped_and_counted_and_the_deck_is_read(tmp_path)
         5: encoded(Image.new("RGB", (16, 16), (0, 0, 0))),  # an icon
         6: _sixteen_bit_png("sixteen bit grayscale"),
         7: _cmyk_jpeg("printed brochure colours"),
+        8: encoded(draw_text(["scanned tiff page"], size=26), "TIFF"),
+        9: encoded(draw_text(["animated gif banner"], size=26).convert("P"), "GIF"),
     }
     slides = [
         PictureSlide(f"Slide {n}", [placeholder([f"placeholder number {n}"], 0)])
@@ -178,7 +180,7 @@ def test_hostile_pictures_are_skipped_and_counted_and_the_deck_is_read(tmp_path)
 
     extraction = extract_deck(deck, ocr=NO_CACHE)
 
-    assert [slide.title for slide in extraction.slides] == [f"Slide {n}" for n in range(8)]
+    assert [slide.title for slide in extraction.slides] == [f"Slide {n}" for n in range(10)]
     assert extraction.skipped == []  # the deck's own parts are all read
     stats = extraction.ocr
     assert stats is not None
@@ -188,9 +190,11 @@ def test_hostile_pictures_are_skipped_and_counted_and_the_deck_is_read(tmp_path)
         "unsupported_format": 3,
         "too_small": 1,
     }
-    assert stats.read == 2
+    assert stats.read == 4  # converted: 16-bit PNG, CMYK JPEG, TIFF, palette GIF
     assert "sixteen bit grayscale" in " ".join(extraction.slides[6].pictures)
     assert "printed brochure" in " ".join(extraction.slides[7].pictures)
+    assert "scanned tiff page" in " ".join(extraction.slides[8].pictures)
+    assert "animated gif banner" in " ".join(extraction.slides[9].pictures)
     assert not any(slide.pictures for slide in extraction.slides[:6])
 
 
@@ -259,13 +263,17 @@ def test_extract_shows_picture_text_and_status_says_ocr_is_on(tmp_path):
     assert status["ocr"] == {"enabled": True, "languages": ["fra", "deu", "eng"]}
 
 
-def test_picture_fills_and_pictures_in_groups_are_read(tmp_path):
+def test_picture_fills_and_pictures_in_groups_and_placeholders_are_read(tmp_path):
     from pptx import Presentation
     from pptx.util import Inches
 
     deck_path = tmp_path / "shapes.pptx"
     deck = Presentation()
-    slide = deck.slides.add_slide(deck.slide_layouts[6])
+    slide = deck.slides.add_slide(deck.slide_layouts[8])  # "Picture with Caption"
+    slide.shapes.title.text = "Placeholders"
+    slide.placeholders[1].insert_picture(
+        io.BytesIO(KINDS["jpeg_q50"](["placeholder holds screenshot"], 0))
+    )
     group = slide.shapes.add_group_shape()
     group.shapes.add_picture(
         io.BytesIO(KINDS["dark_on_light_24px"](["grouped diagram label"], 0)), Inches(1), Inches(1)
@@ -278,6 +286,7 @@ def test_picture_fills_and_pictures_in_groups_are_read(tmp_path):
 
     read = " ".join(extraction.slides[0].pictures)
     assert "grouped diagram label" in read and "filled rectangle words" in read
+    assert "placeholder holds screenshot" in read
 
 
 def _with_picture_fill(path: Path, picture: bytes) -> None:
