@@ -24,6 +24,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# OCR of slide pictures: Debian's Tesseract language data for English, French and German (a few
+# MB; tesserocr's wheel brings the engine). OSMOSE_OCR=off at run time leaves them unused.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr-eng tesseract-ocr-fra \
+       tesseract-ocr-deu \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN if [ "$WITH_LIBREOFFICE" = "true" ]; then \
         apt-get update \
         && apt-get install -y --no-install-recommends libreoffice-impress \

@@ -21,6 +21,17 @@ if ! command -v soffice >/dev/null && [ "${OSMOSE_SKIP_LIBREOFFICE:-}" != 1 ] \
       apt-get install -y -qq --no-install-recommends libreoffice-impress; } >/dev/null \
     || echo "could not install LibreOffice: legacy decks are tested as unconvertible" >&2
 fi
+# OCR of slide pictures runs Tesseract in process (tesserocr bundles the engine) with Debian's
+# language data for English, French and German (tests/core/test_ocr.py, bench/ocr_eval.py).
+if [ "${OSMOSE_OCR:-on}" != off ] && ! { ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata && ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata && ls /usr/share/tesseract-ocr/*/tessdata/deu.traineddata; } >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's tesseract-ocr language data (eng, fra, deu) for the OCR tests (apt-get, once) ..." >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+        tesseract-ocr-fra tesseract-ocr-deu; } >/dev/null \
+      || echo "could not install tesseract-ocr: the OCR tests will fail" >&2
+  fi
+fi
 # The monitoring tests run Debian's Prometheus, promtool and node-exporter (tests/deploy/test_monitoring.py).
 if [ ! -x /usr/bin/promtool ] || [ ! -x /usr/bin/prometheus-node-exporter ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

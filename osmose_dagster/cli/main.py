@@ -206,7 +206,7 @@ def _extract_deck(name: str, settings: Settings):
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     passwords = read_passwords(settings.deck_passwords_file)
-    return path, extract_deck(path, limits=settings.limits, passwords=passwords)
+    return path, extract_deck(path, limits=settings.limits, passwords=passwords, ocr=settings.ocr)
 
 
 def _segment(args, settings: Settings) -> int:
@@ -239,18 +239,23 @@ def _segment(args, settings: Settings) -> int:
 
 
 def _extract(args, settings: Settings) -> int:
+    from osmose_dagster.core.extract import ocr_budget_warning
     from osmose_dagster.core.extract.render import slides_as_json, slides_as_markdown
 
     path, extraction = _extract_deck(args.deck, settings)
     for part in extraction.skipped:
         print(f"osmose: {path.name}: {part}", file=sys.stderr)
+    if extraction.ocr_budget_exhausted_at:
+        print(f"osmose: {path.name}: {ocr_budget_warning(extraction)}", file=sys.stderr)
     if args.json:
+        ocr = {"ocr": extraction.ocr.as_metadata()} if extraction.ocr else {}
         _print_json(
             {
                 "file": path.name,
                 "slides": slides_as_json(extraction.slides),
                 "parts_skipped": [str(part) for part in extraction.skipped],
                 "counts": extraction.counts,
+                **ocr,
             }
         )
     elif args.markdown:
@@ -278,9 +283,11 @@ def _status(args, settings: Settings) -> int:
         "collection": location.collection,
         "store": location.describe(),
         "home": str(settings.home),
+        "ocr": settings.ocr.describe(),
     }
     if args.json:
-        _print_json({**status, "per_document": per_document})
+        ocr = {"enabled": settings.ocr.enabled, "languages": settings.ocr.languages.split("+")}
+        _print_json({**status, "ocr": ocr, "per_document": per_document})
     else:
         for name, value in status.items():
             print(f"{name:>10}  {value}")

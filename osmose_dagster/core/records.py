@@ -27,6 +27,9 @@ class Slide:
     # (kind, index) of each block, kind one of BLOCK_KINDS, e.g. [("body", 0), ("table", 0)].
     # Empty in older JSON: the body then comes first, then the tables (as they were indexed).
     reading_order: list[tuple[str, int]] = field(default_factory=list)
+    # Text read from the slide's pictures (OCR), one entry per picture, in reading order; indexed
+    # after the rest of the slide. Since PIPELINE_VERSION 5; older JSON has none.
+    pictures: list[str] = field(default_factory=list)
 
     def blocks(self) -> list[str]:
         """The body, table, chart and alt-text blocks as text, in reading order."""
@@ -56,12 +59,13 @@ class Slide:
     @property
     def text(self) -> str:
         """Everything searchable on the slide, as one string: the title, the blocks in reading
-        order, the notes, then the comments."""
+        order, the notes, the comments, then the text read from its pictures."""
         parts = [self.title] if self.title else []
         parts += self.blocks()
         if self.notes:
             parts.append(self.notes)
         parts += [comment for comment in self.comments if comment]
+        parts += [text for text in self.pictures if text]
         return "\n".join(parts)
 
 

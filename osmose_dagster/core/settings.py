@@ -34,6 +34,19 @@ DEFAULT_DECKS_PER_RUN = 50
 
 MIB = 1024**2
 
+# English, French and German. Tesseract reads a word with the first language's model and tries
+# the others only when it is unsure: English first read "château" as "chateau" with confidence,
+# French first kept the accents and lost no English word (bench/ocr_eval.py: recall 0.93 -> 0.99).
+DEFAULT_OCR_LANGUAGES = "fra+deu+eng"
+# Where Debian's tesseract-ocr-<lang> packages put their traineddata (5.x, then 4.x layouts).
+DEBIAN_TESSDATA = (
+    Path("/usr/share/tesseract-ocr/5/tessdata"),
+    Path("/usr/share/tesseract-ocr/4.00/tessdata"),
+)
+# Seconds of OCR one deck may spend; the pictures left are skipped (counted, logged). A picture
+# takes 0.1-0.5 s on one core (bench/ocr_eval.py), so 120 s covers a few hundred distinct ones.
+DEFAULT_OCR_BUDGET_S = 120.0
+
 
 @dataclass(frozen=True)
 class ExtractionLimits:
@@ -97,6 +110,52 @@ def read_passwords(path: str | Path | None) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class OcrSettings:
+    """Text read from the pictures of slides with Tesseract (core/extract/ocr.py).
+
+    `cache_dir` keeps what each distinct picture gave, by hash, across ingests; None: no cache
+    (each deck still reads a picture it repeats once)."""
+
+    enabled: bool = True  # OSMOSE_OCR=off turns it off
+    languages: str = DEFAULT_OCR_LANGUAGES  # OSMOSE_OCR_LANGUAGES, Tesseract's "eng+fra" form
+    tessdata: Path | None = None  # OSMOSE_TESSDATA; None: TESSDATA_PREFIX, else Debian's folder
+    budget_s: float = DEFAULT_OCR_BUDGET_S  # OSMOSE_OCR_BUDGET_S, per deck
+    cache_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], home: Path | None) -> OcrSettings:
+        switch = (environ.get("OSMOSE_OCR") or "on").strip().lower()
+        if switch not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
+            raise ConfigError(f"OSMOSE_OCR={switch!r}: expected on or off")
+        languages = (environ.get("OSMOSE_OCR_LANGUAGES") or DEFAULT_OCR_LANGUAGES).strip()
+        if not all(part.strip().isidentifier() for part in languages.split("+")):
+            raise ConfigError(
+                f"OSMOSE_OCR_LANGUAGES={languages!r}: expected Tesseract language codes joined "
+                "by '+', e.g. eng+fra+deu"
+            )
+        tessdata = environ.get("OSMOSE_TESSDATA") or environ.get("TESSDATA_PREFIX")
+        return cls(
+            enabled=switch in ("on", "1", "true", "yes"),
+            languages=languages,
+            tessdata=Path(tessdata).expanduser() if tessdata else None,
+            budget_s=_number(
+                environ, "OSMOSE_OCR_BUDGET_S", DEFAULT_OCR_BUDGET_S, float, minimum=0
+            ),
+            cache_dir=home / "ocr" if home is not None else None,
+        )
+
+    @property
+    def tessdata_dir(self) -> Path:
+        """The folder of *.traineddata: the one set, else the first of Debian's that exists."""
+        if self.tessdata is not None:
+            return self.tessdata
+        return next((path for path in DEBIAN_TESSDATA if path.is_dir()), DEBIAN_TESSDATA[0])
+
+    def describe(self) -> str:
+        return f"on ({self.languages})" if self.enabled else "off"
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     deployment: str = "local"  # OSMOSE_DEPLOYMENT: which resources (defs/resources.py)
@@ -125,6 +184,7 @@ class Settings:
     allow_mass_removal: bool = False  # OSMOSE_ALLOW_MASS_REMOVAL: the sensor may empty the index
     limits: ExtractionLimits = ExtractionLimits()
     deck_passwords_file: Path | None = None  # OSMOSE_DECK_PASSWORDS_FILE: one password a line
+    ocr: OcrSettings = OcrSettings()
     dagster_home_override: Path | None = None  # DAGSTER_HOME, when set
 
     @property
@@ -216,6 +276,7 @@ class Settings:
                 if env.get("OSMOSE_DECK_PASSWORDS_FILE")
                 else None
             ),
+            ocr=OcrSettings.from_env(env, home),
             dagster_home_override=(
                 Path(env["DAGSTER_HOME"]).expanduser() if env.get("DAGSTER_HOME") else None
             ),

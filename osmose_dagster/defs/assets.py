@@ -6,7 +6,7 @@ A run holds one document (sensor, UI, CLI) or a batch of them (a backfill, so th
 loaded once for many decks): values are `{partition key: value}`, metadata covers the batch.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from dagster import (
 )
 
 from osmose_dagster.core.errors import DocumentChangedError, DocumentNotFoundError
-from osmose_dagster.core.extract import extract_deck
+from osmose_dagster.core.extract import extract_deck, ocr_budget_warning
 from osmose_dagster.core.inbox import files as inbox_files
 from osmose_dagster.core.index import DocumentPoints
 from osmose_dagster.core.model import (
@@ -45,7 +45,13 @@ from osmose_dagster.core.ops.dagster_names import (
 )
 from osmose_dagster.core.records import ExtractedDeck, RawDocument, SegmentedDeck
 from osmose_dagster.core.settings import Settings
-from osmose_dagster.defs.automation import model_code_version, reindex_condition
+from osmose_dagster.defs.automation import (
+    MODEL_ASSETS,
+    extraction_code_version,
+    model_code_version,
+    reextract_condition,
+    reindex_condition,
+)
 from osmose_dagster.defs.batch_failures import per_document
 from osmose_dagster.defs.partitions import documents
 from osmose_dagster.defs.resources import (
@@ -73,16 +79,24 @@ EXTRACTION_COUNTS = (
 def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
     """The five assets, each declared once with its final settings: batches of
     OSMOSE_DECKS_PER_RUN documents per backfill run; the three whose output depends on the model
-    carry its code version and the scheduled re-index (defs/automation.py)."""
+    carry its code version and the scheduled re-index, and the extraction its own code version
+    (pipeline version, OCR setting) and the scheduled re-extraction (defs/automation.py)."""
     batched = BackfillPolicy.multi_run(max_partitions_per_run=settings.decks_per_run)
-    version = model_code_version(PIPELINE_VERSION, settings.model, settings.segment_penalty)
+    model_version = model_code_version(PIPELINE_VERSION, settings.model, settings.segment_penalty)
     reindex = reindex_condition(settings.reindex_cron)
+    code_versions = {
+        EXTRACTED_SLIDES: extraction_code_version(PIPELINE_VERSION, settings.ocr),
+        **dict.fromkeys(MODEL_ASSETS, model_version),
+    }
+    conditions = {
+        EXTRACTED_SLIDES: reextract_condition(settings.reindex_cron),
+        **dict.fromkeys(MODEL_ASSETS, reindex),
+    }
 
     def declare(
         name: str,
         body: Callable[..., Any],
         kind: str,
-        model_dependent: bool = False,
         check: tuple[str, str] | None = None,  # (name, description)
     ) -> AssetsDefinition:
         # Inputs are wired by parameter name, so each body's name is its asset's.
@@ -93,8 +107,8 @@ def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
             group_name=GROUP,
             kinds={kind},
             backfill_policy=batched,
-            code_version=version if model_dependent else None,
-            automation_condition=reindex if model_dependent else None,
+            code_version=code_versions.get(name),
+            automation_condition=conditions.get(name),
             check_specs=[AssetCheckSpec(check[0], asset=name, description=check[1])]
             if check
             else None,
@@ -103,12 +117,11 @@ def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
     return [
         declare(RAW_DOCUMENTS, raw_documents, "file"),
         declare(EXTRACTED_SLIDES, extracted_slides, "pptx"),
-        declare(TOPIC_SEGMENTS, topic_segments, "pytorch", model_dependent=True),
+        declare(TOPIC_SEGMENTS, topic_segments, "pytorch"),
         declare(
             EMBEDDINGS,
             embeddings,
             "pytorch",
-            model_dependent=True,
             check=(
                 "vectors_are_valid",
                 "Every chunk's vector has the model's dimension and holds no NaN or infinity "
@@ -120,7 +133,6 @@ def build_document_assets(settings: Settings) -> list[AssetsDefinition]:
             QDRANT_INDEX,
             qdrant_index,
             "qdrant",
-            model_dependent=True,
             check=(
                 "points_match_chunks",
                 "After the write, the index holds as many points of each document as it has "
@@ -155,15 +167,19 @@ def extracted_slides(
     context: AssetExecutionContext, raw_documents: dict[str, RawDocument], inbox: InboxResource
 ) -> Output[dict[str, ExtractedDeck]]:
     """Every slide's text in reading order: title, body, tables, charts (with their values),
-    alt text, notes and comments. A part that cannot be read is skipped, named in the run log
-    and counted (`parts_skipped`); the rest of the deck is indexed."""
-    limits, passwords = inbox.extraction_limits(), inbox.deck_passwords()
-    figures: dict[str, dict[str, int]] = {}
+    alt text, notes and comments, then the text read from its pictures (OCR). A part that cannot
+    be read is skipped, named in the run log and counted (`parts_skipped`); a picture that cannot
+    be read is skipped and counted by reason (`pictures_skipped_*`); the rest of the deck is
+    indexed."""
+    limits, passwords, ocr = inbox.extraction_limits(), inbox.deck_passwords(), inbox.ocr()
+    figures: dict[str, dict[str, int | float]] = {}
 
     def extract(key: str, raw: RawDocument) -> ExtractedDeck:
-        extraction = extract_deck(raw.path, limits=limits, passwords=passwords)
+        extraction = extract_deck(raw.path, limits=limits, passwords=passwords, ocr=ocr)
         for part in extraction.skipped:
             context.log.warning(f"{key}: {part}")
+        if extraction.ocr_budget_exhausted_at:
+            context.log.warning(f"{key}: {ocr_budget_warning(extraction)}")
         slides = extraction.slides
         figures[key] = {
             "slides": len(slides),
@@ -171,6 +187,7 @@ def extracted_slides(
             "hidden_slides": sum(slide.hidden for slide in slides),
             "slides_without_text": sum(not slide.text.strip() for slide in slides),
             **{name: extraction.counts.get(name, 0) for name in EXTRACTION_COUNTS},
+            **(extraction.ocr.as_metadata() if extraction.ocr else {}),
         }
         context.log.info(
             f"{key}: {len(extraction.slides)} slides extracted"
@@ -181,7 +198,14 @@ def extracted_slides(
         )
 
     decks = per_document(context, raw_documents, extract)
-    return Output(decks, metadata={**_documents(decks), **_per_document_and_summed(figures)})
+    return Output(
+        decks,
+        metadata={
+            **_documents(decks),
+            **_per_document_and_summed(figures),
+            "ocr": ocr.describe(),
+        },
+    )
 
 
 def topic_segments(
@@ -330,7 +354,7 @@ def _documents(values: dict) -> dict:
     return {"documents": len(values)} if len(values) > 1 else {}
 
 
-def _per_document_and_summed(figures: dict[str, dict[str, int]]) -> dict[str, Any]:
+def _per_document_and_summed(figures: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
     """Each figure summed over the run's documents; a batch also shows each document's own
     figures under BY_DOCUMENT (the UI's table of a backfill run, and `osmose ingest`'s rows)."""
     names = list(dict.fromkeys(name for own in figures.values() for name in own))

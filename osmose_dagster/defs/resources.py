@@ -27,6 +27,7 @@ from osmose_dagster.core.settings import (
     DEFAULT_QDRANT_TIMEOUT_S,
     DEFAULT_QDRANT_WRITE_CONSISTENCY,
     ExtractionLimits,
+    OcrSettings,
     Settings,
     read_passwords,
 )
@@ -145,9 +146,10 @@ class QdrantResource(ConfigurableResource):
 class InboxResource(ConfigurableResource):
     """The drop folder: every document is a file in it, keyed by its relative path.
 
-    Also how much of a deck extraction agrees to read (OSMOSE_MAX_*), and the file of passwords
+    Also how much of a deck extraction agrees to read (OSMOSE_MAX_*), the file of passwords
     to try on encrypted decks: its path only, read at extraction, so that no password reaches
-    the resource config shown in the UI or stored with runs."""
+    the resource config shown in the UI or stored with runs; and how pictures are read (OCR:
+    OSMOSE_OCR, OSMOSE_OCR_LANGUAGES, OSMOSE_TESSDATA, OSMOSE_OCR_BUDGET_S)."""
 
     path: str
     max_file_bytes: int = ExtractionLimits.max_file_bytes
@@ -156,6 +158,20 @@ class InboxResource(ConfigurableResource):
     max_unpacked_bytes: int = ExtractionLimits.max_unpacked_bytes
     max_member_bytes: int = ExtractionLimits.max_member_bytes
     deck_passwords_file: str | None = None
+    ocr_enabled: bool = OcrSettings.enabled
+    ocr_languages: str = OcrSettings.languages
+    ocr_tessdata: str | None = None
+    ocr_budget_s: float = OcrSettings.budget_s
+    ocr_cache_dir: str | None = None
+
+    def ocr(self) -> OcrSettings:
+        return OcrSettings(
+            enabled=self.ocr_enabled,
+            languages=self.ocr_languages,
+            tessdata=Path(self.ocr_tessdata) if self.ocr_tessdata else None,
+            budget_s=self.ocr_budget_s,
+            cache_dir=Path(self.ocr_cache_dir) if self.ocr_cache_dir else None,
+        )
 
     def extraction_limits(self) -> ExtractionLimits:
         return ExtractionLimits(
@@ -194,7 +210,7 @@ def _embedder(settings: Settings) -> EmbedderResource:
 
 
 def _inbox(settings: Settings) -> InboxResource:
-    limits = settings.limits
+    limits, ocr = settings.limits, settings.ocr
     return InboxResource(
         path=str(settings.inbox),
         max_file_bytes=limits.max_file_bytes,
@@ -205,6 +221,11 @@ def _inbox(settings: Settings) -> InboxResource:
         deck_passwords_file=(
             str(settings.deck_passwords_file) if settings.deck_passwords_file else None
         ),
+        ocr_enabled=ocr.enabled,
+        ocr_languages=ocr.languages,
+        ocr_tessdata=str(ocr.tessdata) if ocr.tessdata else None,
+        ocr_budget_s=ocr.budget_s,
+        ocr_cache_dir=str(ocr.cache_dir) if ocr.cache_dir else None,
     )
 
 

@@ -44,6 +44,7 @@ try:
         sys.argv[1],
         limits=settings.limits,
         passwords=read_passwords(settings.deck_passwords_file),
+        ocr=settings.ocr,
     )
     result = {"slides": len(slides), "characters": [len(s.text) for s in slides][:3]}
 except DeckError as error:
@@ -61,7 +62,12 @@ def extract_in_child(path: Path, **env: str) -> dict:
     """extract_slides(path) in a fresh interpreter: its result, error, seconds and peak RSS."""
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(path)],
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **env},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "OSMOSE_HOME": tempfile.mkdtemp(prefix="osmose-crafted-"),  # its OCR cache
+            **env,
+        },
         capture_output=True,
         text=True,
         timeout=110,
@@ -86,6 +92,7 @@ EXPECTED: dict[str, tuple[str | None, str]] = {
     "entity-bomb.pptx": ("CorruptDeckError", "declares a DTD or entities"),
     "5000-slides.pptx": (None, ""),
     "1mb-text-slide.pptx": (None, ""),
+    "hostile-pictures.pptx": (None, ""),
     **{name: (None, "") for name in ODD_NAMES},
 }
 SLIDES = {"5000-slides.pptx": 5000}
@@ -109,6 +116,22 @@ def test_crafted_file_gives_slides_or_a_clear_error_in_bounded_memory(crafted, n
         assert result.get("error") == error, result
         assert name in result["message"] and cause in result["message"], result["message"]
     assert result["peak_rss_bytes"] < MEMORY_BUDGET_BYTES
+
+
+def test_hostile_pictures_cost_only_themselves_and_the_words_beside_them_are_read(crafted):
+    from osmose_dagster.core.extract import extract_deck
+    from osmose_dagster.core.settings import OcrSettings
+
+    extraction = extract_deck(crafted["hostile-pictures.pptx"], ocr=OcrSettings(cache_dir=None))
+
+    assert extraction.ocr is not None and extraction.ocr.read == 1
+    assert dict(extraction.ocr.skipped) == {
+        "too_large": 1,
+        "unreadable": 1,
+        "unsupported_format": 3,
+        "too_small": 1,
+    }
+    assert extraction.slides[0].text == "Pictures from anywhere\nQuarterly churn review"
 
 
 def test_the_one_megabyte_slide_is_extracted_whole(crafted):

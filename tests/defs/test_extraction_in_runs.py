@@ -1,6 +1,7 @@
 """What extraction keeps, through real runs (a real instance, the real MiniLM, a real embedded
-Qdrant): a chart that cannot be read costs only itself, named in the run log and counted in the
-UI metadata; comments and chart values are searchable; `osmose extract` prints exactly the text
+Qdrant, the real Tesseract): a chart that cannot be read costs only itself, named in the run log
+and counted in the UI metadata; comments, chart values and the words of pictures are searchable;
+the UI metadata counts the pictures read and skipped; `osmose extract` prints exactly the text
 the run indexed."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from osmose_dagster.core.records import ExtractedDeck
 from osmose_dagster.core.settings import Settings
 from tests.support.extraction_decks import TITLE_ONLY, category_chart
 from tests.support.paths import CORPUS, REPO_ROOT, subprocess_env
+from tests.support.pictures import KINDS, PictureSlide, encoded, write_picture_deck
 
 pytestmark = pytest.mark.slow
 
@@ -47,11 +49,29 @@ def _broken_chart_deck(path: Path) -> Path:
     return path
 
 
+def _picture_deck(path: Path) -> Path:
+    """A screenshot with words on slide 2, and an icon and a truncated picture on slide 3."""
+    from PIL import Image
+
+    screenshot = KINDS["screenshot_grid"](["Zanzibar warehouse latency", "Kestrel invoice"], 0)
+    icon = encoded(Image.new("RGB", (20, 20), (200, 30, 30)))
+    truncated = KINDS["dark_on_light_24px"](["never read"], 0)[:80]
+    return write_picture_deck(
+        path,
+        [
+            PictureSlide("Operations", [], body="Weekly operations review"),
+            PictureSlide("Dashboard", [screenshot]),
+            PictureSlide("Odds and ends", [icon, truncated]),
+        ],
+    )
+
+
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory, sample_decks):
     home = tmp_path_factory.mktemp("extraction-runs")
     decks = [
         _broken_chart_deck(home.parent / "broken_chart.pptx"),
+        _picture_deck(home.parent / "pictures.pptx"),
         COMMENTS_DECK,
         CHARTS_DECK,
         sample_decks["ml_platform_onboarding_en.pptx"],
@@ -91,6 +111,27 @@ def test_the_ui_metadata_counts_comments_and_charts(ingested):
     assert comments["comments"] == 4 and comments["parts_skipped"] == 0  # 2 on slide 1, 2 on 3
     charts = outcomes[CHARTS_DECK.name].metadata["extracted_slides"]
     assert charts["charts"] == 31 and charts["parts_skipped"] == 0
+
+
+def test_the_ui_metadata_counts_pictures_read_and_skipped(ingested):
+    settings, outcomes = ingested
+    outcome = outcomes["pictures.pptx"]
+    assert outcome.success, outcome.error
+    extracted = outcome.metadata["extracted_slides"]
+    assert extracted["pictures_read"] == 1 and extracted["pictures_from_cache"] == 0
+    assert extracted["pictures_skipped_too_small"] == 1
+    assert extracted["pictures_skipped_unreadable"] == 1
+    assert extracted["pictures_skipped"] == 2 and extracted["parts_skipped"] == 0
+    assert extracted["ocr_seconds"] > 0 and extracted["ocr_words"] >= 5
+    assert extracted["ocr"] == settings.ocr.describe() == "on (fra+deu+eng)"
+
+
+def test_the_words_of_a_picture_are_found_on_its_slide(ingested):
+    settings, _ = ingested
+    hits = _hits(settings, "Zanzibar warehouse latency Kestrel invoice", 3)
+    assert hits[0].document == "pictures.pptx"
+    assert hits[0].first_slide <= 2 <= hits[0].last_slide
+    assert "Zanzibar warehouse latency" in hits[0].text
 
 
 def _hits(settings: Settings, query: str, limit: int):

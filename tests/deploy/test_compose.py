@@ -301,6 +301,8 @@ def test_the_dockerfile():
     # The torch pin of the image is the project's.
     pinned = re.search(r'"(torch==[^"]+)"', (REPO_ROOT / "pyproject.toml").read_text()).group(1)
     assert f'ARG TORCH_SPEC="{pinned}"' in lines
+    # OCR: the language data the default OSMOSE_OCR_LANGUAGES names.
+    assert all(f"tesseract-ocr-{lang}" in text for lang in ("eng", "fra", "deu"))
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
     assert {".venv", "data", "models", ".env"} <= set(ignored)
 

@@ -53,7 +53,8 @@ LEGACY_REAL_DECKS = {
 }
 
 # Crafted files (tests/support/crafted_inputs.py): the error class each must end in, or None
-# where it is a real deck that must be indexed (the odd names, 5000 slides, 1 MB of text).
+# where it is a real deck that must be indexed (the odd names, 5000 slides, 1 MB of text, hostile
+# pictures).
 CRAFTED_ERRORS = {
     "empty.pptx": "NotAPresentationError",
     "random-bytes.pptx": "NotAPresentationError",

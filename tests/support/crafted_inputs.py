@@ -94,6 +94,12 @@ def write_crafted_inputs(folder: Path) -> dict[str, str]:
         f"{FIVE_THOUSAND} slides, each with a title and a line of text",
     )
     add("1mb-text-slide.pptx", _big_text_slide(ONE_MB), "one slide holding 1 MB of text")
+    add(
+        "hostile-pictures.pptx",
+        _hostile_pictures(),
+        "a valid deck whose pictures are a 10-gigapixel PNG bomb, a truncated PNG, an EMF, an "
+        "SVG, random bytes and an icon, beside one picture of words",
+    )
     for number, (name, why) in enumerate(ODD_NAMES.items(), start=1):
         add(name, _small_deck(f"Odd name deck {number}", why), f"a valid small deck: {why}")
     return written
@@ -219,6 +225,53 @@ def _entity_bomb() -> bytes:
         return text.replace("ENTITY_MARK", "&lol9;").encode()
 
     return _rewrite(deck, "ppt/slides/slide1.xml", transform)
+
+
+def _hostile_pictures() -> bytes:
+    """One slide with seven pictures: six hostile ones (OCR must skip them, counted) and one with
+    words (OCR must still read it)."""
+    from PIL import Image, ImageDraw
+
+    def png(image) -> bytes:
+        out = io.BytesIO()
+        image.save(out, "PNG")
+        return out.getvalue()
+
+    words = Image.new("L", (700, 120), 255)
+    ImageDraw.Draw(words).text((20, 30), "Quarterly churn review", fill=0, font_size=40)
+    prs = Presentation()
+    slide = prs.slides.add_slide(prs.slide_layouts[TITLE_ONLY])
+    slide.shapes.title.text = "Pictures from anywhere"
+    for n in range(7):  # distinct placeholders, replaced below; the last one keeps its words
+        image = words if n == 6 else Image.new("L", (64 + n, 64), 255)
+        slide.shapes.add_picture(io.BytesIO(png(image)), 300_000 + n * 1_200_000, 2_000_000)
+
+    def ihdr_bomb() -> bytes:
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            crc = struct.pack(">I", zlib.crc32(kind + data))
+            return struct.pack(">I", len(data)) + kind + data + crc
+
+        header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+        idat = zlib.compress(b"\x00" * 1000)
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", header)
+            + chunk(b"IDAT", idat)
+            + chunk(b"IEND", b"")
+        )
+
+    hostile = [
+        ihdr_bomb(),
+        png(Image.new("RGB", (300, 200), (255, 255, 255)))[:70],
+        b"\x01\x00\x00\x00" + bytes(300),
+        b'<svg xmlns="http://www.w3.org/2000/svg"><text x="0" y="15">svg</text></svg>',
+        random.Random(23).randbytes(4096),
+        png(Image.new("RGB", (16, 16), (200, 0, 0))),
+    ]
+    deck = _save(prs)
+    for number, blob in enumerate(hostile, start=1):
+        deck = _rewrite(deck, f"ppt/media/image{number}.png", lambda _, blob=blob: blob)
+    return deck
 
 
 def _rewrite(deck: bytes, member: str, transform) -> bytes:

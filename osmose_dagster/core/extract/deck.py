@@ -36,10 +36,13 @@ from osmose_dagster.core.errors import (
     StrictOOXMLError,
 )
 from osmose_dagster.core.extract.comments import comment_authors, comment_parts, comments_text
+from osmose_dagster.core.extract.ocr import DeckPictures, OcrStats
 from osmose_dagster.core.extract.ooxml import P, text_body
+from osmose_dagster.core.extract.pictures import LINKED, TIME_BUDGET
 from osmose_dagster.core.extract.repeated_text import drop_repeated_blocks
 from osmose_dagster.core.extract.slides import (
     PART_ERRORS,
+    Block,
     DeckGeometry,
     SlideContent,
     describe,
@@ -58,9 +61,15 @@ from osmose_dagster.core.extract.sniff import (
     sniff_deck,
 )
 from osmose_dagster.core.records import Slide
-from osmose_dagster.core.settings import ExtractionLimits
+from osmose_dagster.core.settings import ExtractionLimits, OcrSettings
 
-__all__ = ["DeckExtraction", "SkippedPart", "extract_deck", "extract_slides"]
+__all__ = [
+    "DeckExtraction",
+    "SkippedPart",
+    "extract_deck",
+    "extract_slides",
+    "ocr_budget_warning",
+]
 
 # python-pptx maps the presentation, macro-enabled, template and slideshow main parts to
 # PresentationPart, but not the macro-enabled template and slideshow ones; teach it those too, so
@@ -103,6 +112,9 @@ class DeckExtraction:
     skipped: list[SkippedPart] = field(default_factory=list)
     off_slide_shapes: int = 0  # shapes with text placed entirely outside the slide: left out
     repeated_blocks_dropped: int = 0  # repeats of text found on most slides (footers), left out
+    ocr: OcrStats | None = None  # what the pictures gave; None when OCR is off
+    # The first picture left unread because the deck's OCR time budget was spent, if any.
+    ocr_budget_exhausted_at: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -113,10 +125,20 @@ class DeckExtraction:
             "charts": sum(len(slide.charts) for slide in self.slides),
             "comments": sum(len(slide.comments) for slide in self.slides),
             "alt_texts": sum(len(slide.alt_text) for slide in self.slides),
+            "picture_texts": sum(len(slide.pictures) for slide in self.slides),
             "parts_skipped": len(self.skipped),
             "off_slide_shapes": self.off_slide_shapes,
             "repeated_blocks_dropped": self.repeated_blocks_dropped,
         }
+
+
+def ocr_budget_warning(extraction: DeckExtraction) -> str:
+    """What to say when the deck's OCR time budget ran out (the run log, `osmose extract`)."""
+    skipped = extraction.ocr.skipped.get(TIME_BUDGET, 0) if extraction.ocr else 0
+    return (
+        f"OCR time budget spent: {skipped} picture(s) from {extraction.ocr_budget_exhausted_at} "
+        "on were not read (raise OSMOSE_OCR_BUDGET_S to read them)"
+    )
 
 
 def extract_slides(
@@ -126,6 +148,7 @@ def extract_slides(
     conversion_timeout_s: float = DEFAULT_CONVERSION_TIMEOUT_S,
     limits: ExtractionLimits | None = None,
     passwords: Sequence[str] = (),
+    ocr: OcrSettings | None = None,
 ) -> list[Slide]:
     """Every slide of the deck at `path`, in deck order (see `extract_deck`)."""
     return extract_deck(
@@ -134,6 +157,7 @@ def extract_slides(
         conversion_timeout_s=conversion_timeout_s,
         limits=limits,
         passwords=passwords,
+        ocr=ocr,
     ).slides
 
 
@@ -144,38 +168,46 @@ def extract_deck(
     conversion_timeout_s: float = DEFAULT_CONVERSION_TIMEOUT_S,
     limits: ExtractionLimits | None = None,
     passwords: Sequence[str] = (),
+    ocr: OcrSettings | None = None,
 ) -> DeckExtraction:
     """Every slide of the deck at `path`, in deck order, with the parts that were skipped.
 
     `soffice` is the LibreOffice binary used for legacy .ppt and Strict OOXML decks; None looks
     for `soffice` / `libreoffice` on PATH. `limits` bound what is read (None: the defaults);
-    `passwords` are tried in turn on an encrypted deck (see settings.read_passwords). Raises a
+    `passwords` are tried in turn on an encrypted deck (see settings.read_passwords); with `ocr`
+    (and `ocr.enabled`), the text of the slides' pictures is read with Tesseract (ocr.py) into
+    each slide's `pictures`. Raises a
     `DeckError` subclass naming the file and the cause when the deck cannot be read
     (FileNotFoundError when there is no file).
     """
     path = Path(path)
     limits = limits or ExtractionLimits()
+    options = _Options(limits, soffice, conversion_timeout_s, ocr if ocr and ocr.enabled else None)
     kind = sniff_deck(path, limits, encrypted_ok=True)
     if kind.encrypted:
-        return _extract_encrypted(path, kind, passwords, limits, soffice, conversion_timeout_s)
-    return _extract_kind(path, kind, limits, soffice, conversion_timeout_s)
+        return _extract_encrypted(path, kind, passwords, options)
+    return _extract_kind(path, kind, options)
 
 
-def _extract_kind(
-    path: Path, kind: DeckKind, limits: ExtractionLimits, soffice: str | None, timeout_s: float
-) -> DeckExtraction:
+@dataclass(frozen=True)
+class _Options:
+    limits: ExtractionLimits
+    soffice: str | None
+    timeout_s: float
+    ocr: OcrSettings | None
+
+
+def _extract_kind(path: Path, kind: DeckKind, options: _Options) -> DeckExtraction:
     if kind is DeckKind.OOXML:
-        return _extract_ooxml(path, limits)
-    return _extract_converted(path, kind, limits, soffice or find_soffice(), timeout_s)
+        return _extract_ooxml(path, options)
+    return _extract_converted(path, kind, options, options.soffice or find_soffice())
 
 
 def _extract_encrypted(
     path: Path,
     kind: DeckKind,
     passwords: Sequence[str],
-    limits: ExtractionLimits,
-    soffice: str | None,
-    timeout_s: float,
+    options: _Options,
 ) -> DeckExtraction:
     """Decrypt into a private temporary folder (mode 0700, removed afterwards), then extract.
 
@@ -203,23 +235,23 @@ def _extract_encrypted(
                 "configured in OSMOSE_DECK_PASSWORDS_FILE opened it",
             )
         try:
-            inner = sniff_deck(decrypted, limits)
-            return _extract_kind(decrypted, inner, limits, soffice, timeout_s)
+            inner = sniff_deck(decrypted, options.limits)
+            return _extract_kind(decrypted, inner, options)
         except DeckError as exc:
             raise type(exc)(path, exc.detail) from None
 
 
 def _extract_converted(
-    path: Path, kind: DeckKind, limits: ExtractionLimits, soffice: str | None, timeout_s: float
+    path: Path, kind: DeckKind, options: _Options, soffice: str | None
 ) -> DeckExtraction:
     if soffice is None:
         raise LegacyFormatError(path) if kind is DeckKind.LEGACY_PPT else StrictOOXMLError(path)
     with TemporaryDirectory(prefix="osmose-convert-") as workdir:
-        converted = convert_to_pptx(path, soffice, Path(workdir), timeout_s=timeout_s)
+        converted = convert_to_pptx(path, soffice, Path(workdir), timeout_s=options.timeout_s)
         try:
-            if sniff_deck(converted, limits) is not DeckKind.OOXML:
+            if sniff_deck(converted, options.limits) is not DeckKind.OOXML:
                 raise ConversionError(path, "LibreOffice did not write a transitional .pptx")
-            return _extract_ooxml(converted, limits)
+            return _extract_ooxml(converted, options)
         except ConversionError:
             raise
         except DeckTooLargeError as exc:  # a limit, not a failed conversion: say which
@@ -228,13 +260,15 @@ def _extract_converted(
             raise ConversionError(path, f"its output is unreadable: {exc.cause}") from exc
 
 
-def _extract_ooxml(path: Path, limits: ExtractionLimits) -> DeckExtraction:
+def _extract_ooxml(path: Path, options: _Options) -> DeckExtraction:
+    limits = options.limits
     presentation = _open_presentation(path)
     try:
         count = len(presentation.slides)
         if count > limits.max_slides:  # before any slide is read
             raise DeckTooLargeError(path, slides_over(count, limits.max_slides))
-        reader = _DeckReader(presentation)
+        pictures = DeckPictures(options.ocr) if options.ocr is not None else None
+        reader = _DeckReader(presentation, pictures)
         for number, slide in enumerate(presentation.slides, start=1):
             characters = len(reader.read(number, slide).text)
             if characters > limits.max_slide_chars:
@@ -275,10 +309,13 @@ class _SlideParts:
         tables: list[list[list[str]]] = []
         charts: list[str] = []
         alt_text: list[str] = []
+        pictures: list[str] = []
         lists = {"body": body, "chart": charts, "alt": alt_text}
         order: list[tuple[str, int]] = []
         for block in self.content.blocks:
-            if block.kind == "table":
+            if block.kind == "picture":  # after the slide's own text, not in its reading order
+                pictures.append(block.text)
+            elif block.kind == "table":
                 order.append(("table", len(tables)))
                 tables.append(block.table or [])
             else:
@@ -295,14 +332,16 @@ class _SlideParts:
             alt_text=alt_text,
             comments=self.comments,
             reading_order=order,
+            pictures=pictures,
         )
 
 
 class _DeckReader:
     """Reads a deck's slides one by one, then drops text repeated on most of them."""
 
-    def __init__(self, presentation) -> None:
+    def __init__(self, presentation, pictures: DeckPictures | None = None) -> None:
         self._presentation_part = presentation.part
+        self._pictures = pictures
         self._geometry = DeckGeometry(
             _int_or_none(presentation.slide_width), _int_or_none(presentation.slide_height)
         )
@@ -314,9 +353,11 @@ class _DeckReader:
         """Read one slide; the Slide returned is before repeated text is dropped."""
         part = slide.part
         try:
-            content = read_slide(part, self._geometry)
+            content = read_slide(part, self._geometry, pictures=self._pictures is not None)
         except PART_ERRORS as exc:  # beyond any one shape: the slide's own XML
             content = SlideContent(skipped=[("slide", describe(exc))])
+        if self._pictures is not None:
+            content.blocks = [block for block in content.blocks if self._with_text(block)]
         self._skipped += [SkippedPart(number, what, cause) for what, cause in content.skipped]
         parts = _SlideParts(
             number,
@@ -328,13 +369,28 @@ class _DeckReader:
         self._slides.append(parts)
         return parts.slide()
 
+    def _with_text(self, block: Block) -> bool:
+        """False for a picture block that gave no text; reads the picture's text into it."""
+        if block.kind != "picture":
+            return True
+        assert self._pictures is not None
+        if block.picture is None:
+            self._pictures.skip(LINKED)
+            return False
+        block.text = self._pictures.read(block.picture)
+        block.picture = None  # its bytes are not needed any more
+        return bool(block.text)
+
     def result(self) -> DeckExtraction:
         dropped = drop_repeated_blocks([parts.content for parts in self._slides])
+        pictures = self._pictures
         return DeckExtraction(
             slides=[parts.slide() for parts in self._slides],
             skipped=self._skipped,
             off_slide_shapes=sum(parts.content.off_slide_shapes for parts in self._slides),
             repeated_blocks_dropped=dropped,
+            ocr=pictures.stats if pictures is not None else None,
+            ocr_budget_exhausted_at=pictures.budget_exhausted_at if pictures else None,
         )
 
     def _notes(self, number: int, slide_part) -> str:

@@ -9,7 +9,8 @@ _BLOCK_FIELDS = {"body": "body", "table": "tables", "chart": "charts", "alt": "a
 
 
 def slides_as_json(slides: list[Slide]) -> list[dict]:
-    """One object per slide: its parts in reading order, and `text`, the string indexed."""
+    """One object per slide: its parts in reading order, the text read from its pictures, and
+    `text`, the string indexed."""
     return [
         {
             "number": slide.number,
@@ -18,6 +19,7 @@ def slides_as_json(slides: list[Slide]) -> list[dict]:
             "blocks": [_block_json(kind, value) for kind, value in _blocks(slide)],
             "notes": slide.notes,
             "comments": list(slide.comments),
+            "pictures": list(slide.pictures),
             "text": slide.text,
         }
         for slide in slides
@@ -61,6 +63,8 @@ def _slide_markdown(slide: Slide) -> str:
         parts.append(_quoted("Notes", slide.notes))
     for comment in slide.comments:
         parts.append(_quoted("Comment", comment))
+    for text in slide.pictures:
+        parts.append(_quoted("Read from a picture", text))
     return "\n\n".join(parts)
 
 

@@ -1,4 +1,5 @@
-"""Text repeated on most slides of a deck (a footer, a logo's alt text) is kept once per deck.
+"""Text repeated on most slides of a deck (a footer, a logo's alt text or the text read from it) is
+kept once per deck.
 
 Indexed on every slide, "ACME Corp — Confidential" would weigh on every slide's vector and match
 every query about ACME; kept on the first slide where it appears, search still finds it.
@@ -14,7 +15,8 @@ from osmose_dagster.core.extract.slides import Block, SlideContent
 
 MIN_SLIDES = 3  # on at least this many slides...
 MIN_SHARE = 0.5  # ...and on at least this share of the deck's slides
-_DEDUPLICATED_KINDS = ("body", "alt")  # not titles, tables, charts: those carry the slide's topic
+# Not titles, tables, charts: those carry the slide's topic. A picture's text: a logo on each slide.
+_DEDUPLICATED_KINDS = ("body", "alt", "picture")
 
 
 def drop_repeated_blocks(contents: Sequence[SlideContent]) -> int:
@@ -23,7 +25,7 @@ def drop_repeated_blocks(contents: Sequence[SlideContent]) -> int:
     Returns how many blocks were removed."""
     slides_with: Counter[str] = Counter()
     for content in contents:
-        slides_with.update({_key(block.text) for block in content.blocks if _eligible(block)})
+        slides_with.update({_key(block) for block in content.blocks if _eligible(block)})
     threshold = max(MIN_SLIDES, MIN_SHARE * len(contents))
     repeated = {key for key, count in slides_with.items() if count >= threshold}
     if not repeated:
@@ -34,7 +36,7 @@ def drop_repeated_blocks(contents: Sequence[SlideContent]) -> int:
         kept = []
         on_this_slide = set()
         for block in content.blocks:
-            key = _key(block.text) if _eligible(block) else ""
+            key = _key(block) if _eligible(block) else ""
             if key in repeated and key in seen:
                 removed += 1
                 continue
@@ -49,5 +51,7 @@ def _eligible(block: Block) -> bool:
     return block.kind in _DEDUPLICATED_KINDS and bool(block.text)
 
 
-def _key(text: str) -> str:
-    return single_line(text).casefold()
+def _key(block: Block) -> str:
+    # A picture's text counts apart: it never makes the slide's own text look repeated.
+    prefix = "picture:" if block.kind == "picture" else ""
+    return prefix + single_line(block.text).casefold()

@@ -31,10 +31,11 @@ from osmose_dagster.core.extract.ooxml import (
     single_line,
     text_body,
 )
+from osmose_dagster.core.extract.pictures import Picture
 from osmose_dagster.core.extract.reading_order import Box, Transform, in_reading_order, xfrm_box
 from osmose_dagster.core.extract.sniff import safe_xml_parser
 
-BlockKind = Literal["body", "table", "chart", "alt"]
+BlockKind = Literal["body", "table", "chart", "alt", "picture"]
 
 # What reading one part (a shape, a chart part, a comment part) may raise when the part is
 # malformed; the part is then skipped and reported, and the deck is still read.
@@ -85,6 +86,8 @@ class Block:
     text: str = ""  # "" for a table, whose cells are in `table`
     table: list[list[str]] | None = None
     box: Box | None = None  # where it is on the slide; None: unknown, read after the rest
+    # A "picture" block: the image to read (its text is filled in by OCR); None for a linked one.
+    picture: Picture | None = None
 
 
 @dataclass
@@ -173,14 +176,17 @@ class DeckGeometry:
     placeholders: PlaceholderPositions = field(default_factory=PlaceholderPositions)
 
 
-def read_slide(slide_part, geometry: DeckGeometry) -> SlideContent:
-    return _SlideWalker(slide_part, geometry).read()
+def read_slide(slide_part, geometry: DeckGeometry, *, pictures: bool = False) -> SlideContent:
+    """The slide's blocks in reading order; with `pictures`, a "picture" block (text empty) for
+    every picture shown: picture shapes, picture fills of shapes, the slide's background."""
+    return _SlideWalker(slide_part, geometry, pictures).read()
 
 
 class _SlideWalker:
-    def __init__(self, slide_part, geometry: DeckGeometry) -> None:
+    def __init__(self, slide_part, geometry: DeckGeometry, pictures: bool = False) -> None:
         self._part = slide_part
         self._geometry = geometry
+        self._pictures = pictures
         self._blocks: list[Block] = []
         self._diagrams_read: set[str] = set()
         self.content = SlideContent()
@@ -194,8 +200,14 @@ class _SlideWalker:
             for child in tree:
                 if child is not title:
                     self._visit(child, Transform())
+        if self._pictures:
+            self._background_picture()
         self._read_unplaced_diagrams()
-        self.content.blocks = in_reading_order(self._blocks, lambda block: block.box)
+        # Pictures are ordered among themselves: their boxes must not move the slide's own text.
+        text = [block for block in self._blocks if block.kind != "picture"]
+        pictures = [block for block in self._blocks if block.kind == "picture"]
+        place = lambda block: block.box  # noqa: E731
+        self.content.blocks = in_reading_order(text, place) + in_reading_order(pictures, place)
         return self.content
 
     def _title_shape(self, tree: etree._Element) -> etree._Element | None:
@@ -259,7 +271,27 @@ class _SlideWalker:
         alt = _alt_text(shape, own_text)
         if alt:
             blocks.append(Block("alt", alt))
+        if self._pictures and kind in ("pic", "sp"):
+            fill = f"{P}blipFill/{A}blip" if kind == "pic" else f"{P}spPr/{A}blipFill/{A}blip"
+            if (blip := shape.find(fill)) is not None:
+                blocks.append(self._picture_block(blip))
         self._place(shape, blocks, transform)
+
+    def _picture_block(self, blip: etree._Element) -> Block:
+        """The picture a blip shows; a linked picture (not in the deck) gives no image."""
+        rel = self._part.rels.get(blip.get(f"{R}embed", ""))
+        if rel is None or rel.is_external:
+            return Block("picture")
+        part = rel.target_part
+        return Block("picture", picture=Picture(part.blob, str(part.partname)))
+
+    def _background_picture(self) -> None:
+        blip = xml_of(self._part).find(f"{P}cSld/{P}bg/{P}bgPr/{A}blipFill/{A}blip")
+        if blip is not None:
+            try:
+                self._blocks.append(self._picture_block(blip))
+            except PART_ERRORS as exc:
+                self.content.skipped.append(("background picture", describe(exc)))
 
     def _place(self, shape: etree._Element, blocks: list[Block], transform: Transform) -> None:
         if not blocks:

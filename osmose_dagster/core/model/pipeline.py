@@ -18,7 +18,8 @@ from osmose_dagster.core.records import ExtractedDeck, SegmentedDeck
 # 4: BM25 words: Chinese and Japanese in character pairs, Arabic without tatweel, accents folded on
 #    Latin letters only; chunking leaves no fragment alone: each piece of a split slide starts
 #    with the slide's title, a short line or slide beside full neighbours shares a piece
-PIPELINE_VERSION = "4"
+# 5: the text read from a slide's pictures (OCR, issue 23) follows the slide's own text
+PIPELINE_VERSION = "5"
 
 
 def segment_deck(deck: ExtractedDeck, embedder: Embedder, *, penalty: float) -> SegmentedDeck:
