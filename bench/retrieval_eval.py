@@ -2,6 +2,7 @@
 chunk vectors pooled against encoded whole (`--pooling`, the comparison made for issue 6).
 
     .venv/bin/python -m bench.retrieval_eval [--lines 120] [--rare 120] [--work /tmp/osmose-bench]
+        [--ocr]
     .venv/bin/python -m bench.retrieval_eval --pooling [--device cpu] [--facts 150]
 
 Default (`bench/retrieval_library.py` does the work): the library is every deck of the real corpus
@@ -13,7 +14,9 @@ the project's ranking, core/index/ranking.py). Query sets: the judged questions 
 deck holding the judged slide), and known-item queries made from the decks nobody wrote the
 search for (the corpus and the workloads; answered by any chunk of the right deck): a line of a
 deck (4 to 24 words, found in no other deck), and two rare words of a deck (words in that deck
-only). Prints hit@1, hit@3 and MRR@10 per set and mode.
+only). Prints hit@1, hit@3 and MRR@10 per set and mode. `--ocr` indexes the text read from the
+decks' pictures too (as ingestion does by default), with the same queries (drawn from the decks'
+own text): whether picture text costs the other queries anything.
 
 `--pooling`:
 
@@ -124,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=120, help="queries that are a line of a deck")
     parser.add_argument("--rare", type=int, default=120, help="queries of two rare words")
     parser.add_argument("--work", type=Path, default=Path("/tmp/osmose-bench"))
+    parser.add_argument(
+        "--ocr",
+        action="store_true",
+        help="index the text read from the decks' pictures too (queries stay the same)",
+    )
     args = parser.parse_args(argv)
     if not args.pooling:
         from bench.retrieval_library import evaluate_library

@@ -38,15 +38,19 @@ def evaluate_library(args, judged) -> int:
     corpus = sorted(p for p in CORPUS.iterdir() if p.suffix.lower() in DECK_SUFFIXES)
     embedder = load_embedder("all-MiniLM-L6-v2", args.device)
     cache = args.work / "retrieval-library"
-    library: dict[str, tuple[list, np.ndarray]] = {}
-    failed = 0
-    for path in [*samples, *written, *corpus]:
-        loaded = _segmented(path, embedder, cache)
-        if loaded is None or not loaded[0]:
-            failed += 1
-            continue
-        library[Path(path).name] = loaded
-    unwritten = {Path(p).name for p in [*written, *corpus]} & set(library)
+    ocr = _ocr_settings(args.work) if getattr(args, "ocr", False) else None
+    # The queries come from the decks' own text (never from a picture's), so that the library
+    # with and without OCR is searched with the same queries.
+    plain, failed = _library([*samples, *written, *corpus], embedder, cache, None)
+    library, _ = (
+        (plain, failed)
+        if ocr is None
+        else _library([*samples, *written, *corpus], embedder, cache, ocr)
+    )
+    if ocr is not None:
+        added = sum(len(c) for c, _ in library.values()) - sum(len(c) for c, _ in plain.values())
+        print(f"OCR on ({ocr.describe()}): {added:+d} chunks against the library without it")
+    unwritten = {Path(p).name for p in [*written, *corpus]} & set(plain)
     chunks = sum(len(c) for c, _ in library.values())
     print(
         f"library: {len(library)} decks ({len(unwritten)} nobody wrote the search for: "
@@ -71,8 +75,8 @@ def evaluate_library(args, judged) -> int:
     rng = random.Random(SEED)
     sets = {
         "judged": [(q, deck, slide) for deck, slide, q in judged],
-        "line": line_queries(library, sorted(unwritten), args.lines, rng),
-        "rare2": rare_word_queries(library, sorted(unwritten), args.rare, rng),
+        "line": line_queries(plain, sorted(unwritten), args.lines, rng),
+        "rare2": rare_word_queries(plain, sorted(unwritten), args.rare, rng),
     }
     print(f"{'set':8} {'mode':7} {'queries':>7} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7}")
     all_queries = [q for queries in sets.values() for q, _, _ in queries]
@@ -189,7 +193,29 @@ def _norm(line: str) -> str:
     return re.sub(r"\s+", " ", line).strip().casefold()
 
 
-def _segmented(path, embedder, cache: Path):
+def _library(paths, embedder, cache: Path, ocr) -> tuple[dict[str, tuple[list, np.ndarray]], int]:
+    """Each readable deck's (chunks, chunk vectors), and how many decks had none."""
+    library: dict[str, tuple[list, np.ndarray]] = {}
+    failed = 0
+    for path in paths:
+        loaded = _segmented(path, embedder, cache, ocr)
+        if loaded is None or not loaded[0]:
+            failed += 1
+            continue
+        library[Path(path).name] = loaded
+    return library, failed
+
+
+def _ocr_settings(work: Path):
+    """OCR as ingestion does it (OSMOSE_OCR_* from the environment), cached under --work."""
+    import os
+
+    from osmose_dagster.core.settings import OcrSettings
+
+    return OcrSettings.from_env({**os.environ, "OSMOSE_OCR": "on"}, work / "ocr-home")
+
+
+def _segmented(path, embedder, cache: Path, ocr=None):
     """(chunks, chunk vectors) of a deck, as the project computes them; None if unreadable."""
     from pydantic import TypeAdapter
 
@@ -201,7 +227,7 @@ def _segmented(path, embedder, cache: Path):
 
     path = Path(path)
     key = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    stem = cache / f"{path.name}.{key}"
+    stem = cache / f"{path.name}.{key}{'.ocr' if ocr else ''}"
     if (stem.with_suffix(".none")).exists():
         return None
     if stem.with_suffix(".json").exists():
@@ -209,7 +235,7 @@ def _segmented(path, embedder, cache: Path):
         return list(deck.chunks), np.load(stem.with_suffix(".npy"))
     cache.mkdir(parents=True, exist_ok=True)
     try:
-        slides = extract_slides(path)
+        slides = extract_slides(path, ocr=ocr)
     except (OsmoseError, Exception):
         stem.with_suffix(".none").write_text("unreadable")
         return None
