@@ -87,11 +87,16 @@ def ingested(tmp_path_factory, sample_decks):
         yield settings, outcomes
 
 
+def _succeeded(outcomes, document: str):
+    """The document's outcome, once it is known to have succeeded, and its extraction figures."""
+    outcome = outcomes[document]
+    assert outcome.success, outcome.error
+    return outcome, outcome.metadata["extracted_slides"]
+
+
 def test_an_unreadable_chart_costs_only_itself_and_is_named_in_the_run_log(ingested):
     settings, outcomes = ingested
-    outcome = outcomes["broken_chart.pptx"]
-    assert outcome.success, outcome.error
-    extracted = outcome.metadata["extracted_slides"]
+    outcome, extracted = _succeeded(outcomes, "broken_chart.pptx")
     assert extracted["slides"] == 1 and extracted["parts_skipped"] == 1
     assert extracted["charts"] == 0
     assert outcome.metadata["qdrant_index"]["points"] >= 1
@@ -115,9 +120,7 @@ def test_the_ui_metadata_counts_comments_and_charts(ingested):
 
 def test_the_ui_metadata_counts_pictures_read_and_skipped(ingested):
     settings, outcomes = ingested
-    outcome = outcomes["pictures.pptx"]
-    assert outcome.success, outcome.error
-    extracted = outcome.metadata["extracted_slides"]
+    _, extracted = _succeeded(outcomes, "pictures.pptx")
     assert extracted["pictures_read"] == 1 and extracted["pictures_from_cache"] == 0
     assert extracted["pictures_skipped_too_small"] == 1
     assert extracted["pictures_skipped_unreadable"] == 1
